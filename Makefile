@@ -56,7 +56,7 @@ deploy-stage3: $(VENV)/.all
 	@$(PY) -m stage3_serverless.deploy_aws
 
 # --- tests ------------------------------------------------------------------
-UNIT_DIRS := homesense_core/tests stage1_monolith/tests $(wildcard stage2_microservices/tests) $(wildcard stage3_serverless/tests) contract_tests/spec
+UNIT_DIRS := homesense_core stage1_monolith $(wildcard stage2_microservices) $(wildcard stage3_serverless) contract_tests/spec
 CONTRACT_STAGES ?= 1 2 3
 
 test: $(VENV)/.all

@@ -1,0 +1,65 @@
+"""Opaque pagination cursors: base64url JSON with a checksum against accidental edits."""
+
+import base64
+import binascii
+import hashlib
+import json
+from typing import Mapping
+
+from .problems import FieldError, ValidationFailed
+
+MAX_CURSOR_CHARS = 1024
+_CHECK_BYTES = 6
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _invalid(message: str = "is not a valid cursor") -> ValidationFailed:
+    return ValidationFailed([FieldError("cursor", message)])
+
+
+def _check(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=_CHECK_BYTES).digest()
+
+
+def encode_cursor(payload: dict) -> str:
+    """Encode a flat dict of JSON scalars into an opaque URL-safe string."""
+    if not all(isinstance(v, _SCALARS) for v in payload.values()):
+        raise TypeError("cursor values must be JSON scalars")
+    data = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(data + _check(data)).rstrip(b"=").decode()
+
+
+def decode_cursor(s: str) -> dict:
+    """Decode a cursor made by encode_cursor; ValidationFailed on field "cursor" otherwise."""
+    if not isinstance(s, str) or not s or len(s) > MAX_CURSOR_CHARS:
+        raise _invalid()
+    try:
+        raw = base64.urlsafe_b64decode(s.encode("ascii") + b"=" * (-len(s) % 4))
+    except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
+        raise _invalid() from exc
+    # Re-encoding must give back s, so non-alphabet characters cannot slip through.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != s:
+        raise _invalid()
+    data, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
+    if len(raw) <= _CHECK_BYTES or _check(data) != check:
+        raise _invalid()
+    try:
+        payload = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise _invalid() from exc
+    if not isinstance(payload, dict) or not all(isinstance(v, _SCALARS) for v in payload.values()):
+        raise _invalid()
+    return payload
+
+
+def check_cursor(payload: dict, fields: Mapping[str, type | tuple]) -> dict:
+    """Require exactly these keys with these types (bool is not int); ValidationFailed otherwise."""
+    if set(payload) != set(fields):
+        raise _invalid()
+    for key, types in fields.items():
+        value = payload[key]
+        if isinstance(value, bool) and not (types is bool or (isinstance(types, tuple) and bool in types)):
+            raise _invalid()
+        if not isinstance(value, types):
+            raise _invalid()
+    return payload

@@ -1,0 +1,1 @@
+"""HomeSense stage 1: the whole contract in one Flask process."""

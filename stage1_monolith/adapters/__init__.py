@@ -1,0 +1,1 @@
+"""Adapters: storage ports and their in-memory and SQLAlchemy implementations."""
