@@ -9,6 +9,10 @@ from typing import Iterator, Sequence
 from homesense_core.model import Alert, Device, Reading, User
 
 
+class StorageUnavailable(Exception):
+    """The database cannot be reached or is locked: the request may be retried (503)."""
+
+
 @dataclass(frozen=True)
 class OutboxMessage:
     """One event waiting to be handled by the outbox worker."""

@@ -1,0 +1,89 @@
+"""Escalation of unacknowledged alerts, and acknowledgement."""
+import time
+
+import pytest
+
+from contract_tests.support import assert_alert_shape, assert_problem, describe, parse_ts, wait_until
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def open_alert(api, user, after_seconds, value=1.0):
+    d = api.create_device(user, low_threshold=10, escalation_after_seconds=after_seconds)
+    api.post_readings(user, d["id"], [value])
+    return d, api.wait_alert(user, lambda a: a["device_id"] == d["id"])
+
+
+def level_reaches(api, user, alert_id, level, timeout=12):
+    return wait_until(lambda: (lambda a: a if a["level"] >= level else None)(api.alert(user, alert_id)),
+                      timeout=timeout, message=f"alert {alert_id} at level {level}")
+
+
+def test_open_alert_escalates_to_level_3_and_stops(api, user):
+    _, a = open_alert(api, user, after_seconds=1)
+    l2 = level_reaches(api, user, a["id"], 2)
+    assert l2["status"] == "open"
+    assert l2["escalated_at"] is not None
+    assert parse_ts(l2["escalated_at"]) >= parse_ts(l2["opened_at"])
+    l3 = wait_until(lambda: (lambda x: x if x["level"] == 3 else None)(api.alert(user, a["id"])),
+                    timeout=12, message="level 3")
+    assert_alert_shape(l3)
+    assert l3["status"] == "open"
+    assert parse_ts(l3["escalated_at"]) >= parse_ts(l2["escalated_at"])
+    # Three more escalation periods: it stays at the maximum level.
+    time.sleep(3.5)
+    final = api.alert(user, a["id"])
+    assert final["level"] == 3 and final["escalated_at"] == l3["escalated_at"]
+
+
+def test_acknowledging_stops_escalation(api, user):
+    _, a = open_alert(api, user, after_seconds=4)
+    r = api.post(f"/alerts/{a['id']}/ack", user=user)
+    assert r.status_code == 200, describe(r)
+    acked = r.json()
+    assert_alert_shape(acked)
+    assert acked["status"] == "acknowledged" and acked["acknowledged_at"] is not None
+    assert acked["level"] < 3
+    time.sleep(5)
+    later = api.alert(user, a["id"])
+    assert later == acked
+
+
+def test_resolving_stops_escalation(api, user):
+    d, a = open_alert(api, user, after_seconds=4)
+    api.post_readings(user, d["id"], [20.0])
+    resolved = api.wait_alert(user, lambda x: x["id"] == a["id"] and x["status"] == "resolved")
+    assert resolved["level"] < 3
+    time.sleep(5)
+    assert api.alert(user, a["id"]) == resolved
+
+
+def test_ack_is_idempotent(api, user):
+    _, a = open_alert(api, user, after_seconds=300)
+    first = api.post(f"/alerts/{a['id']}/ack", user=user)
+    assert first.status_code == 200, describe(first)
+    again = api.post(f"/alerts/{a['id']}/ack", user=user)
+    assert again.status_code == 200, describe(again)
+    assert again.json() == first.json()
+    assert api.alert(user, a["id"]) == first.json()
+
+
+def test_ack_of_a_resolved_alert_is_409_and_changes_nothing(api, user):
+    d, a = open_alert(api, user, after_seconds=300)
+    api.post_readings(user, d["id"], [20.0])
+    resolved = api.wait_alert(user, lambda x: x["id"] == a["id"] and x["status"] == "resolved")
+    assert_problem(api.post(f"/alerts/{a['id']}/ack", user=user), 409, "conflict")
+    assert api.alert(user, a["id"]) == resolved
+
+
+def test_acknowledged_alert_is_resolved_by_an_inside_reading(api, user):
+    d, a = open_alert(api, user, after_seconds=300)
+    assert api.post(f"/alerts/{a['id']}/ack", user=user).status_code == 200
+    api.post_readings(user, d["id"], [4.0])
+    # Still the one active alert: an acknowledged alert is active, so it is updated, not replaced.
+    updated = api.wait_alert(user, lambda x: x["id"] == a["id"] and x["reading_count"] == 2)
+    assert updated["status"] == "acknowledged"
+    api.post_readings(user, d["id"], [20.0])
+    r = api.wait_alert(user, lambda x: x["id"] == a["id"] and x["status"] == "resolved")
+    assert r["acknowledged_at"] is not None
+    assert len(api.alerts(user, device_id=d["id"])) == 1

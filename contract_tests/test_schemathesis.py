@@ -1,0 +1,183 @@
+"""Property-based conformance: schemathesis generates requests from contract/openapi.yaml and checks
+that the running stage never answers 5xx and that every answer is one the contract documents
+(status code, content type, body schema, headers).
+
+Generated path ids would almost always miss (404), so most cases are aimed at real resources made
+by the `targets` fixture: a device, an open and a resolved alert, valid cursors, real credentials.
+Every fourth case per operation keeps its generated values, which exercises the miss paths.
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+import requests
+import schemathesis
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from contract_tests.support import REQUEST_ID_RE, Api, User, describe, ts_ago, unique, wait_until
+
+SPEC_PATH = Path(__file__).resolve().parent.parent / "contract" / "openapi.yaml"
+# Fuzzing examples per operation (the examples and coverage phases add their own cases on top).
+MAX_EXAMPLES = max(50, int(os.environ.get("HOMESENSE_SCHEMATHESIS_EXAMPLES", "50")))
+# Also generate invalid requests (wrong types, missing fields...): the stages must answer 4xx, never 5xx.
+MODE = os.environ.get("HOMESENSE_SCHEMATHESIS_MODE", "positive")
+KEEP_GENERATED_EVERY = 4
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": 20261127,
+        "suppress-health-check": ["all"],
+        "generation": {
+            "mode": MODE,
+            "max-examples": MAX_EXAMPLES,
+            "no-shrink": True,
+            "deterministic": True,
+            "database": "none",
+            # Auth is supplied by the test (a real token), not generated.
+            "with-security-parameters": False,
+        },
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
+schema = schemathesis.openapi.from_path(SPEC_PATH, config=CONFIG)
+OPERATIONS = sorted(r.ok().label for r in schema.get_all_operations())
+
+
+class Targets:
+    """Real resources of one user that generated cases are pointed at."""
+
+    def __init__(self, api: Api, user: User):
+        self.api = api
+        self.user = user
+        self.seen: Counter[str] = Counter()
+        self.device = api.create_device(user, name=unique("st-fuzz"), low_threshold=-1000.0, high_threshold=1000.0)
+        # A page of more than one device, so GET /devices has a real cursor.
+        api.create_device(user, name=unique("st-extra"))
+        api.post_readings(user, self.device["id"], [{"value": 1.5, "recorded_at": ts_ago(30 - i)} for i in range(3)])
+        # Alerts live on devices the fuzzer never patches, so their states stay as arranged.
+        open_dev = api.create_device(user, name=unique("st-open"), low_threshold=10.0)
+        resolved_dev = api.create_device(user, name=unique("st-resolved"), low_threshold=10.0)
+        api.post_readings(user, open_dev["id"], [5.0])
+        api.post_readings(user, resolved_dev["id"], [4.0, 12.0])
+        self.open_alert = api.wait_alert(user, lambda a: a["status"] == "open", device_id=open_dev["id"],
+                                         message="alert on the st-open device")
+        self.resolved_alert = api.wait_alert(user, lambda a: a["status"] == "resolved",
+                                             device_id=resolved_dev["id"], message="resolved alert")
+        self.alert_device_id = open_dev["id"]
+        self.cursors = {
+            "GET /devices": self._cursor("/devices"),
+            "GET /devices/{id}/readings": self._cursor(f"/devices/{self.device['id']}/readings"),
+            "GET /alerts": self._cursor("/alerts"),
+        }
+
+    def _cursor(self, path: str) -> str:
+        r = self.api.get(path, user=self.user, params={"limit": 1})
+        assert r.status_code == 200, describe(r)
+        cursor = r.json()["next_cursor"]
+        assert cursor, f"expected a second page at {path}: {describe(r)}"
+        return cursor
+
+    def aim(self, case) -> None:
+        """Point the case at real resources, except every KEEP_GENERATED_EVERY-th case of an operation."""
+        label = case.operation.label
+        n = self.seen[label]
+        self.seen[label] += 1
+        if n % KEEP_GENERATED_EVERY == KEEP_GENERATED_EVERY - 1:
+            return
+        path = case.operation.path
+        if path.startswith("/devices/{id}"):
+            if case.method.upper() == "DELETE":
+                device_id = self.api.create_device(self.user, name=unique("st-del"))["id"]
+            else:
+                device_id = self.device["id"]
+            case.path_parameters["id"] = device_id
+        elif path.startswith("/alerts/{id}"):
+            alert = self.resolved_alert if n % 3 == 2 else self.open_alert
+            case.path_parameters["id"] = alert["id"]
+        if isinstance(case.query, dict):
+            if "cursor" in case.query and label in self.cursors and n % 2 == 0:
+                case.query["cursor"] = self.cursors[label]
+            if "device_id" in case.query and n % 2 == 0:
+                case.query["device_id"] = self.alert_device_id
+        if label == "POST /auth/token" and isinstance(case.body, dict) and n % 2 == 0:
+            case.body["username"] = self.user.username
+            case.body["password"] = self.user.password
+
+
+class Tally:
+    """Statuses seen per operation, to prove the run reached the handlers."""
+
+    def __init__(self):
+        self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
+        self.finished: set[str] = set()
+
+
+_TALLY = Tally()
+
+
+@pytest.fixture(scope="session")
+def st_user(make_user) -> User:
+    return make_user("st")
+
+
+@pytest.fixture(scope="session")
+def targets(base_url, st_user) -> Targets:
+    return Targets(Api(base_url), st_user)
+
+
+@pytest.fixture(scope="session")
+def http_session():
+    with requests.Session() as s:
+        yield s
+
+
+def _needs_auth(operation) -> bool:
+    security = operation.definition.raw.get("security", schema.raw_schema.get("security", []))
+    return bool(security)
+
+
+@schema.parametrize()
+def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_session, request):
+    targets.aim(case)
+    headers = dict(st_user.headers) if _needs_auth(case.operation) else {}
+    response = case.call_and_validate(
+        base_url=base_url, session=http_session, headers=headers, checks=CHECKS, timeout=30
+    )
+    _TALLY.statuses[case.operation.label][response.status_code] += 1
+    sent = (case.headers or {}).get("X-Request-Id")
+    if isinstance(sent, str) and REQUEST_ID_RE.match(sent):
+        # schemathesis keeps response headers as lower-case name -> list of values.
+        echoed = response.headers.get("x-request-id", [None])[0]
+        assert echoed == sent, f"{case.operation.label}: valid X-Request-Id {sent!r} not echoed, got {echoed!r}"
+
+
+def test_every_operation_was_exercised_and_reached_its_handler(request):
+    """Runs after the generated tests: at least MAX_EXAMPLES cases and one success per operation."""
+    seen = _TALLY.statuses
+    if set(seen) != set(OPERATIONS):
+        pytest.skip(f"needs the full run of test_stage_conforms_to_contract; ran only {sorted(seen)}")
+    problems = []
+    for label in OPERATIONS:
+        total = sum(seen[label].values())
+        successes = sum(c for s, c in seen[label].items() if 200 <= s < 300)
+        if total < MAX_EXAMPLES:
+            problems.append(f"{label}: only {total} cases")
+        if successes == 0:
+            problems.append(f"{label}: no 2xx among {dict(seen[label])}")
+    assert not problems, "\n".join(problems)

@@ -1,0 +1,219 @@
+import itertools
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from homesense_core.alerts import (EVENT_FOR_CHANGE, Transition, acknowledge, evaluate_reading,
+                                   out_of_range_kind)
+from homesense_core.clock import UTC
+from homesense_core.escalation import MAX_LEVEL, escalate, escalation_due_at
+from homesense_core.events import EVENT_TYPES, client_reply, push_message
+from homesense_core.model import Device
+from homesense_core.problems import Conflict
+
+T0 = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
+
+
+def device(low=10.0, high=30.0, after=300):
+    return Device(id="dev1", owner_id="owner1", name="Hall", room="", kind="temperature", unit="C",
+                  low_threshold=low, high_threshold=high, escalation_after_seconds=after,
+                  created_at=T0, updated_at=T0)
+
+
+def ids():
+    counter = itertools.count(1)
+    return lambda: f"alert{next(counter)}"
+
+
+def only(transitions):
+    assert len(transitions) == 1
+    return transitions[0]
+
+
+def open_alert(kind="low", value=5.0, now=T0, dev=None):
+    return only(evaluate_reading(dev or device(), value, [], now, new_id=ids())).alert
+
+
+def test_reading_below_low_opens_a_low_alert_with_full_initial_state():
+    t = only(evaluate_reading(device(), 5.0, [], T0, new_id=ids()))
+    assert t.change == "opened"
+    a = t.alert
+    assert (a.id, a.device_id, a.owner_id, a.kind, a.status, a.level) == ("alert1", "dev1", "owner1", "low", "open", 1)
+    assert (a.threshold, a.first_value, a.last_value, a.reading_count) == (10.0, 5.0, 5.0, 1)
+    assert a.opened_at == a.updated_at == T0
+    assert (a.acknowledged_at, a.resolved_at, a.escalated_at) == (None, None, None)
+
+
+def test_reading_above_high_opens_a_high_alert_at_the_high_threshold():
+    a = only(evaluate_reading(device(), 31.0, [], T0, new_id=ids())).alert
+    assert (a.kind, a.threshold) == ("high", 30.0)
+
+
+@pytest.mark.parametrize("value", [10.0, 30.0, 20.0])
+def test_values_equal_to_a_threshold_are_inside(value):
+    assert out_of_range_kind(device(), value) is None
+    assert evaluate_reading(device(), value, [], T0) == []
+
+
+def test_device_without_thresholds_never_alerts():
+    assert evaluate_reading(device(None, None), -1e300, [], T0) == []
+    assert evaluate_reading(device(None, None), 1e300, [], T0) == []
+
+
+def test_one_sided_thresholds_alert_only_on_their_side():
+    assert out_of_range_kind(device(None, 30.0), -1000) is None
+    assert out_of_range_kind(device(None, 30.0), 31) == "high"
+    assert out_of_range_kind(device(10.0, None), 1000) is None
+    assert out_of_range_kind(device(10.0, None), 9) == "low"
+
+
+def test_further_out_of_range_reading_updates_the_active_alert():
+    first = open_alert()
+    later = T0 + timedelta(seconds=10)
+    t = only(evaluate_reading(device(), 3.0, [first], later))
+    assert t.change == "updated"
+    assert t.alert == replace(first, last_value=3.0, reading_count=2, updated_at=later)
+
+
+def test_acknowledged_alert_is_still_active_and_gets_updated():
+    acked, _ = acknowledge(open_alert(), T0)
+    t = only(evaluate_reading(device(), 4.0, [acked], T0 + timedelta(seconds=1)))
+    assert t.change == "updated" and t.alert.status == "acknowledged" and t.alert.reading_count == 2
+
+
+def test_inside_reading_resolves_every_active_alert():
+    low = open_alert()
+    high = replace(open_alert(value=40.0), id="other", kind="high", status="acknowledged")
+    later = T0 + timedelta(minutes=1)
+    transitions = evaluate_reading(device(), 20.0, [low, high], later)
+    assert [t.change for t in transitions] == ["resolved", "resolved"]
+    for before, t in zip([low, high], transitions):
+        assert t.alert == replace(before, status="resolved", resolved_at=later, updated_at=later)
+
+
+def test_out_of_range_of_the_other_kind_opens_without_resolving():
+    low = open_alert()
+    t = only(evaluate_reading(device(), 35.0, [low], T0, new_id=lambda: "new"))
+    assert (t.change, t.alert.kind, t.alert.id) == ("opened", "high", "new")
+
+
+def test_resolved_alerts_and_other_devices_alerts_are_ignored():
+    resolved = replace(open_alert(), status="resolved", resolved_at=T0)
+    foreign = replace(open_alert(), id="f", device_id="dev2")
+    assert only(evaluate_reading(device(), 5.0, [resolved, foreign], T0, new_id=lambda: "n")).change == "opened"
+    assert evaluate_reading(device(), 20.0, [resolved, foreign], T0) == []
+
+
+def test_batch_in_array_order_opens_updates_then_resolves():
+    dev, active, changes = device(), [], []
+    for i, value in enumerate([5.0, 4.0, 3.0, 20.0, 2.0]):
+        for t in evaluate_reading(dev, value, active, T0 + timedelta(seconds=i), new_id=ids()):
+            changes.append(t.change)
+            active = [a for a in active if a.id != t.alert.id]
+            if t.alert.status != "resolved":
+                active.append(t.alert)
+    assert changes == ["opened", "updated", "updated", "resolved", "opened"]
+    assert active[0].reading_count == 1 and active[0].first_value == 2.0
+
+
+def test_event_for_change_maps_only_pushed_changes():
+    assert EVENT_FOR_CHANGE == {"opened": "alert.opened", "resolved": "alert.resolved"}
+    assert "updated" not in EVENT_FOR_CHANGE
+
+
+def test_acknowledge_open_alert_sets_status_and_time():
+    later = T0 + timedelta(seconds=5)
+    acked, changed = acknowledge(open_alert(), later)
+    assert changed and acked.status == "acknowledged"
+    assert acked.acknowledged_at == acked.updated_at == later
+
+
+def test_acknowledge_is_idempotent_on_acknowledged():
+    acked, _ = acknowledge(open_alert(), T0)
+    again, changed = acknowledge(acked, T0 + timedelta(hours=1))
+    assert again is acked and not changed
+
+
+def test_acknowledge_resolved_alert_is_a_conflict():
+    with pytest.raises(Conflict):
+        acknowledge(replace(open_alert(), status="resolved"), T0)
+
+
+# --- escalation ----------------------------------------------------------------
+
+def test_escalation_is_due_after_the_period_from_opening():
+    assert escalation_due_at(open_alert(), 300) == T0 + timedelta(seconds=300)
+
+
+def test_escalate_waits_until_due_then_raises_level():
+    alert = open_alert()
+    assert escalate(alert, 300, T0 + timedelta(seconds=299, milliseconds=999)) is None
+    due = T0 + timedelta(seconds=300)
+    up = escalate(alert, 300, due)
+    assert up == replace(alert, level=2, escalated_at=due, updated_at=due)
+
+
+def test_escalation_climbs_to_level_three_and_stops():
+    alert, now, levels = open_alert(), T0, []
+    for _ in range(5):
+        now += timedelta(seconds=60)
+        nxt = escalate(alert, 60, now)
+        if nxt is None:
+            break
+        levels.append(nxt.level)
+        assert escalation_due_at(nxt, 60) in (now + timedelta(seconds=60), None)
+        alert = nxt
+    assert levels == [2, 3] and alert.level == MAX_LEVEL == 3
+    assert escalation_due_at(alert, 60) is None
+    assert escalate(alert, 60, now + timedelta(days=1)) is None
+
+
+def test_next_escalation_counts_from_the_last_escalation():
+    up = escalate(open_alert(), 100, T0 + timedelta(seconds=150))
+    assert escalation_due_at(up, 100) == T0 + timedelta(seconds=250)
+    assert escalate(up, 100, T0 + timedelta(seconds=249)) is None
+    assert escalate(up, 100, T0 + timedelta(seconds=250)).level == 3
+
+
+def test_escalation_uses_the_current_period_passed_in():
+    alert = open_alert()
+    assert escalate(alert, 600, T0 + timedelta(seconds=300)) is None
+    assert escalate(alert, 60, T0 + timedelta(seconds=300)).level == 2
+
+
+@pytest.mark.parametrize("status", ["acknowledged", "resolved"])
+def test_acknowledged_or_resolved_alerts_never_escalate(status):
+    alert = replace(open_alert(), status=status)
+    assert escalation_due_at(alert, 1) is None
+    assert escalate(alert, 1, T0 + timedelta(days=1)) is None
+
+
+# --- push messages ---------------------------------------------------------------
+
+def test_push_message_wraps_alert_json_with_type_and_time():
+    alert = open_alert()
+    msg = push_message("alert.opened", alert, T0 + timedelta(milliseconds=5))
+    assert msg["type"] == "alert.opened" and msg["sent_at"] == "2026-11-27T09:00:00.005Z"
+    assert msg["alert"]["id"] == alert.id and "owner_id" not in msg["alert"]
+    json.dumps(msg)
+
+
+def test_push_message_refuses_unknown_event_types():
+    assert EVENT_TYPES == ("alert.opened", "alert.escalated", "alert.acknowledged", "alert.resolved")
+    with pytest.raises(ValueError):
+        push_message("alert.updated", open_alert(), T0)
+
+
+@pytest.mark.parametrize("text, reply", [
+    ('{"action":"ping"}', {"type": "pong"}), (b'{"action": "ping", "x": 1}', {"type": "pong"}),
+    ('{"action":"pong"}', None), ("ping", None), ("[]", None), ("", None), (None, None),
+])
+def test_client_reply_answers_ping_with_pong_only(text, reply):
+    assert client_reply(text) == reply
+
+
+def test_transition_is_a_small_value_object():
+    t = Transition("opened", open_alert())
+    assert t == Transition("opened", t.alert)

@@ -1,0 +1,61 @@
+import base64
+import json
+
+import pytest
+
+from homesense_core.cursor import check_cursor, decode_cursor, encode_cursor
+from homesense_core.problems import ValidationFailed
+
+
+def test_cursor_round_trips_a_flat_payload():
+    payload = {"t": "2026-11-27T09:00:00.000Z", "seq": 42, "id": "01ABC", "x": None, "f": 1.5, "b": True}
+    token = encode_cursor(payload)
+    assert decode_cursor(token) == payload
+
+
+def test_cursor_is_url_safe_and_unpadded():
+    token = encode_cursor({"id": "ü" * 10, "k": "?&/+="})
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_encode_cursor_refuses_nested_values():
+    with pytest.raises(TypeError):
+        encode_cursor({"a": [1]})
+
+
+def assert_rejected(token):
+    with pytest.raises(ValidationFailed) as info:
+        decode_cursor(token)
+    assert [e.field for e in info.value.errors] == ["cursor"]
+
+
+@pytest.mark.parametrize("token", ["", "!!!", "a", "abc=", "x" * 2000, "eyJhIjoxfQ", "ÿÿÿÿ", "AAAA AAAA", None, 5])
+def test_decode_cursor_rejects_garbage(token):
+    assert_rejected(token)
+
+
+def test_decode_cursor_rejects_a_flipped_character():
+    token = encode_cursor({"id": "01HZZZZZZZZZZZZZZZZZZZZZZZ", "seq": 7})
+    for i in range(len(token)):
+        flipped = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+        assert_rejected(flipped)
+
+
+def test_decode_cursor_rejects_a_hand_made_payload_without_checksum():
+    forged = base64.urlsafe_b64encode(json.dumps({"id": "other"}).encode()).rstrip(b"=").decode()
+    assert_rejected(forged)
+
+
+def test_decode_cursor_rejects_truncation_and_extension():
+    token = encode_cursor({"id": "abc"})
+    assert_rejected(token[:-1])
+    assert_rejected(token + "A")
+
+
+def test_check_cursor_requires_exact_keys_and_types():
+    assert check_cursor({"id": "a", "seq": 1}, {"id": str, "seq": int}) == {"id": "a", "seq": 1}
+    for bad in ({"id": "a"}, {"id": "a", "seq": "1"}, {"id": "a", "seq": True},
+                {"id": "a", "seq": 1, "more": 2}):
+        with pytest.raises(ValidationFailed):
+            check_cursor(bad, {"id": str, "seq": int})
+    assert check_cursor({"v": None}, {"v": (str, type(None))}) == {"v": None}

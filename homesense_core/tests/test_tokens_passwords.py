@@ -1,0 +1,253 @@
+import base64
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from homesense_core.clock import UTC
+from homesense_core.passwords import DUMMY_HASH, hash_password, verify_password
+from homesense_core.problems import Unauthorized
+from homesense_core.tokens import (DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, SigningKey, TokenIssuer,
+                                   TokenVerifier, bearer_token, jwk_thumbprint)
+
+NOW = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def key():
+    return SigningKey.generate()
+
+
+@pytest.fixture(scope="module")
+def other_key():
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def issuer(key):
+    return TokenIssuer(key)
+
+
+@pytest.fixture
+def verifier(key):
+    return TokenVerifier(key.jwks())
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forge(header: dict, claims: dict, signature: bytes = b"") -> str:
+    head = b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())
+    return head + "." + b64(signature)
+
+
+def claims_of(token):
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def test_issued_token_verifies_to_user_and_expiry(issuer, verifier):
+    token = issuer.issue("01USER", "alice", 600, NOW)
+    claims = verifier.verify(token, now=NOW)
+    assert (claims.user_id, claims.username) == ("01USER", "alice")
+    assert claims.expires_at == NOW + timedelta(seconds=600)
+
+
+def test_issued_token_carries_contract_claims_and_kid(issuer, key):
+    token = issuer.issue("01USER", "alice", 3600, NOW)
+    assert jwt.get_unverified_header(token) == {"alg": "RS256", "kid": key.kid, "typ": "JWT"}
+    assert claims_of(token) == {"sub": "01USER", "preferred_username": "alice", "iss": "homesense",
+                                "aud": "homesense-api", "iat": int(NOW.timestamp()),
+                                "exp": int(NOW.timestamp()) + 3600}
+
+
+def test_token_ttl_constants():
+    assert DEFAULT_TOKEN_TTL == MAX_TOKEN_TTL == 3600
+
+
+@pytest.mark.parametrize("expires_in", [0, 3601, True, 1.0])
+def test_issue_refuses_out_of_range_lifetimes(issuer, expires_in):
+    with pytest.raises(ValueError):
+        issuer.issue("01USER", "alice", expires_in, NOW)
+
+
+def test_token_expires_exactly_at_exp_without_leeway(issuer, verifier):
+    token = issuer.issue("01USER", "alice", 60, NOW)
+    assert verifier.verify(token, now=NOW + timedelta(seconds=59, milliseconds=999))
+    with pytest.raises(Unauthorized):
+        verifier.verify(token, now=NOW + timedelta(seconds=60))
+
+
+def test_verify_uses_the_real_clock_by_default(issuer, verifier):
+    two_hours_ago = datetime.now(UTC) - timedelta(hours=2)
+    with pytest.raises(Unauthorized):
+        verifier.verify(issuer.issue("01USER", "alice", 3600, two_hours_ago))
+    fresh = issuer.issue("01USER", "alice", 60)
+    assert verifier.verify(fresh).user_id == "01USER"
+
+
+def test_kid_is_the_rfc7638_thumbprint(key):
+    jwk = key.public_jwk()
+    canonical = json.dumps({"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"))
+    assert key.kid == b64(hashlib.sha256(canonical.encode()).digest())
+    assert jwk["kid"] == key.kid and jwk["alg"] == "RS256" and jwk["use"] == "sig"
+    assert jwk["e"] == "AQAB"
+    assert key.jwks() == {"keys": [jwk]}
+    assert "d" not in jwk
+
+
+def test_jwk_thumbprint_matches_rfc7638_example_vector():
+    # The example key of RFC 7638 section 3.1 and its published thumbprint.
+    n = ("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECP"
+         "ebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY"
+         "368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0f"
+         "M4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw")
+    jwk = {"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}
+    assert jwk_thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_signing_key_round_trips_through_pem(key, issuer):
+    loaded = SigningKey.from_pem(key.private_pem())
+    assert loaded.kid == key.kid
+    assert key.private_pem().startswith("-----BEGIN PRIVATE KEY-----")
+    token = TokenIssuer(loaded).issue("01USER", "alice", 60, NOW)
+    assert TokenVerifier(key.jwks()).verify(token, now=NOW).user_id == "01USER"
+
+
+def test_token_signed_by_another_key_with_the_same_kid_is_refused(key, other_key, verifier):
+    token = TokenIssuer(other_key).issue("01USER", "alice", 60, NOW)
+    header, payload, signature = token.split(".")
+    swapped = b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": key.kid}).encode())
+    with pytest.raises(Unauthorized):
+        verifier.verify(".".join([swapped, payload, signature]), now=NOW)
+
+
+def test_token_with_unknown_kid_is_refused(other_key, verifier):
+    with pytest.raises(Unauthorized):
+        verifier.verify(TokenIssuer(other_key).issue("01USER", "alice", 60, NOW), now=NOW)
+
+
+def test_tampered_claims_are_refused(issuer, verifier):
+    header, payload, signature = issuer.issue("01USER", "alice", 60, NOW).split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["sub"] = "01MALLORY"
+    with pytest.raises(Unauthorized):
+        verifier.verify(".".join([header, b64(json.dumps(claims).encode()), signature]), now=NOW)
+
+
+def test_tampered_signature_is_refused(issuer, verifier):
+    token = issuer.issue("01USER", "alice", 60, NOW)
+    last = "A" if token[-5] != "A" else "B"
+    with pytest.raises(Unauthorized):
+        verifier.verify(token[:-5] + last + token[-4:], now=NOW)
+
+
+def test_alg_none_is_refused(key, verifier):
+    claims = claims_of(TokenIssuer(key).issue("01USER", "alice", 60, NOW))
+    for alg in ("none", "None", "NONE"):
+        with pytest.raises(Unauthorized):
+            verifier.verify(forge({"alg": alg, "kid": key.kid}, claims), now=NOW)
+
+
+def test_hs256_signed_with_the_public_key_is_refused(key, verifier):
+    claims = claims_of(TokenIssuer(key).issue("01USER", "alice", 60, NOW))
+    public_pem = key._private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    header = {"alg": "HS256", "typ": "JWT", "kid": key.kid}
+    signing_input = (b64(json.dumps(header).encode()) + "." + b64(json.dumps(claims).encode())).encode()
+    for secret in (public_pem, json.dumps(key.public_jwk()).encode()):
+        sig = hmac.new(secret, signing_input, hashlib.sha256).digest()
+        with pytest.raises(Unauthorized):
+            verifier.verify(signing_input.decode() + "." + b64(sig), now=NOW)
+
+
+@pytest.mark.parametrize("issuer_name, audience", [("evil", "homesense-api"), ("homesense", "other-api")])
+def test_wrong_issuer_or_audience_is_refused(key, verifier, issuer_name, audience):
+    token = TokenIssuer(key, issuer=issuer_name, audience=audience).issue("01USER", "alice", 60, NOW)
+    with pytest.raises(Unauthorized):
+        verifier.verify(token, now=NOW)
+
+
+@pytest.mark.parametrize("drop", ["exp", "iat", "sub", "iss", "aud", "preferred_username"])
+def test_tokens_missing_a_required_claim_are_refused(key, verifier, drop):
+    claims = {"sub": "01USER", "preferred_username": "alice", "iss": "homesense",
+              "aud": "homesense-api", "iat": int(NOW.timestamp()), "exp": int(NOW.timestamp()) + 60}
+    del claims[drop]
+    token = jwt.encode(claims, key._private, algorithm="RS256", headers={"kid": key.kid})
+    with pytest.raises(Unauthorized):
+        verifier.verify(token, now=NOW)
+
+
+@pytest.mark.parametrize("field, value", [("sub", "bad/id"), ("sub", 7), ("exp", "later"),
+                                          ("preferred_username", None)])
+def test_tokens_with_malformed_claims_are_refused(key, verifier, field, value):
+    claims = {"sub": "01USER", "preferred_username": "alice", "iss": "homesense",
+              "aud": "homesense-api", "iat": int(NOW.timestamp()), "exp": int(NOW.timestamp()) + 60}
+    claims[field] = value
+    token = forge({"alg": "RS256", "kid": key.kid}, claims)
+    header_payload = token.rsplit(".", 1)[0]
+    sig = key._private.sign(header_payload.encode(), padding.PKCS1v15(), hashes.SHA256())
+    with pytest.raises(Unauthorized):
+        verifier.verify(header_payload + "." + b64(sig), now=NOW)
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "a.b", "....", None, 42,
+                                   "eyJhbGciOiJSUzI1NiJ9.e30.", "eyJraWQiOlsxXX0.e30.c2ln"])
+def test_garbage_tokens_are_refused(verifier, token):
+    with pytest.raises(Unauthorized) as info:
+        verifier.verify(token, now=NOW)
+    assert info.value.headers == {"WWW-Authenticate": "Bearer"}
+
+
+def test_verifier_needs_a_jwks_with_an_rsa_key():
+    with pytest.raises(ValueError):
+        TokenVerifier({"keys": []})
+
+
+@pytest.mark.parametrize("header, token", [("Bearer abc.def.ghi", "abc.def.ghi"),
+                                           ("bearer abc", "abc"), ("BEARER   abc=", "abc=")])
+def test_bearer_token_reads_the_scheme_case_insensitively(header, token):
+    assert bearer_token(header) == token
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic abc", "Bearer a b",
+                                    "Token abc", "Bearer a,b", "abc"])
+def test_bearer_token_refuses_absent_or_malformed_headers(header):
+    with pytest.raises(Unauthorized):
+        bearer_token(header)
+
+
+# --- passwords ----------------------------------------------------------------
+
+def test_password_hash_verifies_only_the_same_password():
+    stored = hash_password("correct horse")
+    assert stored.startswith("scrypt$16384$8$1$")
+    assert verify_password("correct horse", stored)
+    assert not verify_password("correct horsf", stored)
+    assert not verify_password("", stored)
+
+
+def test_password_hashes_are_salted():
+    assert hash_password("same password") != hash_password("same password")
+
+
+def test_password_hash_handles_unicode_passwords():
+    stored = hash_password("pässwörd✓")
+    assert verify_password("pässwörd✓", stored) and not verify_password("passwortd", stored)
+
+
+@pytest.mark.parametrize("stored", ["", "plain", "bcrypt$1$2$3$a$b", "scrypt$x$8$1$AAAA$AAAA",
+                                    "scrypt$16384$8$1$!!$AAAA", None, 5])
+def test_verify_password_is_false_for_malformed_hashes(stored):
+    assert verify_password("password", stored) is False
+
+
+def test_dummy_hash_is_well_formed_and_matches_nothing_guessable():
+    assert DUMMY_HASH.startswith("scrypt$16384$8$1$")
+    assert not verify_password("password", DUMMY_HASH)
+    assert not verify_password("", DUMMY_HASH)

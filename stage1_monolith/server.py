@@ -1,0 +1,109 @@
+"""Gunicorn as the production WSGI server: one worker process, many threads, our hooks."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from gunicorn.app.base import BaseApplication
+
+from stage1_monolith.settings import Settings
+
+READY_PREFIX = "HOMESENSE_READY"
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s rid=%(request_id)s %(message)s"
+
+
+def configure_logging(level: str) -> None:
+    """Log lines to stderr, each carrying the request id."""
+    from stage1_monolith.web.middleware import RequestIdFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def ready_line(settings: Settings) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    return READY_PREFIX + " " + json.dumps({"base_url": base, "ws_url": f"ws://{settings.host}:{settings.port}/ws"})
+
+
+def announce_when_healthy(settings: Settings, timeout: float = 60.0) -> None:
+    """Poll our own /health through the listening socket; print the ready line once it answers."""
+    url = f"http://{settings.host}:{settings.port}/health"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    print(ready_line(settings), flush=True)
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.05)
+    print(f"stage1: /health did not answer within {timeout:.0f}s", file=sys.stderr, flush=True)
+
+
+class MonolithServer(BaseApplication):
+    """Gunicorn application whose single worker builds the runtime and runs its threads."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.runtime = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.settings
+        options = {
+            "bind": f"{s.host}:{s.port}",
+            # ONE worker: the outbox worker, scheduler and WebSocket hub live in its memory.
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": s.threads,
+            "timeout": 30,
+            # Short: open WebSockets are closed on shutdown, so nothing needs long to drain.
+            "graceful_timeout": 5,
+            "keepalive": 5,
+            "errorlog": "-",
+            "loglevel": s.log_level.lower(),
+            "accesslog": None,
+            "control_socket_disable": True,
+            "proc_name": "homesense-stage1",
+            "when_ready": self._when_ready,
+            "post_worker_init": self._post_worker_init,
+            "worker_exit": self._worker_exit,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Runs in the worker process after the fork: no database or threads in the master.
+        configure_logging(self.settings.log_level)
+        from stage1_monolith.runtime import Runtime
+
+        self.runtime = Runtime(self.settings)
+        return self.runtime.app
+
+    def _when_ready(self, arbiter) -> None:
+        threading.Thread(target=announce_when_healthy, args=(self.settings,), name="ready-announcer", daemon=True).start()
+
+    def _post_worker_init(self, worker) -> None:
+        self.runtime.start()
+
+        def watch() -> None:
+            # gunicorn only flips worker.alive on SIGTERM; open WebSockets must hear about it.
+            while worker.alive:
+                time.sleep(0.2)
+            self.runtime.stop()
+
+        threading.Thread(target=watch, name="shutdown-watch", daemon=True).start()
+
+    def _worker_exit(self, arbiter, worker) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()

@@ -1,0 +1,47 @@
+"""Users and tokens."""
+from __future__ import annotations
+
+from homesense_core.ids import new_id
+from homesense_core.model import User, user_to_json
+from homesense_core.passwords import DUMMY_HASH, hash_password, verify_password
+from homesense_core.problems import Conflict, Unauthorized
+from homesense_core.tokens import TokenIssuer
+from homesense_core.validation import parse_new_user, parse_token_request
+
+from stage1_monolith.services.common import Clock, UnitOfWorkFactory
+
+
+def register_user(uow: UnitOfWorkFactory, body: dict, clock: Clock) -> dict:
+    """Create an account; 409 when the username is taken."""
+    spec = parse_new_user(body)
+    # Hash before taking the write lock: scrypt is deliberately slow.
+    password_hash = hash_password(spec.password)
+    with uow(write=True) as tx:
+        if tx.users.get_by_username(spec.username) is not None:
+            raise Conflict("The username is already taken.")
+        user = User(id=new_id(), username=spec.username, password_hash=password_hash, created_at=clock())
+        tx.users.add(user)
+        tx.commit()
+    return user_to_json(user)
+
+
+def issue_token(uow: UnitOfWorkFactory, issuer: TokenIssuer, body: dict, clock: Clock) -> dict:
+    """Exchange username and password for a bearer token; one answer for every failure."""
+    request = parse_token_request(body)
+    with uow() as tx:
+        user = tx.users.get_by_username(request.username)
+    # Unknown users are checked against a dummy hash so timing does not reveal them.
+    valid = verify_password(request.password, user.password_hash if user else DUMMY_HASH)
+    if user is None or not valid:
+        raise Unauthorized("Unknown user or wrong password.")
+    token = issuer.issue(user.id, user.username, request.expires_in, clock())
+    return {"access_token": token, "token_type": "Bearer", "expires_in": request.expires_in}
+
+
+def me(uow: UnitOfWorkFactory, user_id: str) -> dict:
+    """The caller's own account."""
+    with uow() as tx:
+        user = tx.users.get(user_id)
+    if user is None:
+        raise Unauthorized("The token's user does not exist.")
+    return user_to_json(user)

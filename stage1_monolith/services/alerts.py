@@ -1,0 +1,41 @@
+"""Alerts as the API sees them: list, read, acknowledge."""
+from __future__ import annotations
+
+from homesense_core.alerts import acknowledge
+from homesense_core.events import push_message
+from homesense_core.model import alert_to_json
+from homesense_core.validation import parse_alerts_query
+
+from stage1_monolith.services.common import (
+    Clock, Publish, UnitOfWorkFactory, decode_time_key, owned, time_key_cursor)
+
+
+def list_alerts(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
+    """One page of the caller's alerts, newest first, optionally filtered."""
+    q = parse_alerts_query(query)
+    after = decode_time_key(q.cursor, str)
+    with uow() as tx:
+        rows = tx.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1, after)
+    items, more = rows[:q.limit], len(rows) > q.limit
+    next_cursor = time_key_cursor(items[-1].opened_at, items[-1].id) if more else None
+    return {"items": [alert_to_json(a) for a in items], "next_cursor": next_cursor}
+
+
+def get_alert(uow: UnitOfWorkFactory, owner_id: str, alert_id: str) -> dict:
+    """One of the caller's alerts."""
+    with uow() as tx:
+        return alert_to_json(owned(tx.alerts.get(alert_id), owner_id, "Alert"))
+
+
+def acknowledge_alert(uow: UnitOfWorkFactory, owner_id: str, alert_id: str, clock: Clock, publish: Publish) -> dict:
+    """Acknowledge (stops escalation); idempotent, 409 on a resolved alert."""
+    now = clock()
+    with uow(write=True) as tx:
+        alert, changed = acknowledge(owned(tx.alerts.get(alert_id), owner_id, "Alert"), now)
+        if changed:
+            tx.alerts.update(alert)
+            tx.escalations.cancel(alert.id)
+            tx.commit()
+    if changed:
+        publish(alert.owner_id, push_message("alert.acknowledged", alert, now))
+    return alert_to_json(alert)

@@ -1,0 +1,86 @@
+"""Types shared by the use cases: results, idempotency records, cursors."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable, Protocol
+
+from homesense_core.clock import UTC
+from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
+from homesense_core.problems import FieldError, NotFound, ValidationFailed
+
+from stage1_monolith.adapters.ports import StoredResponse, UnitOfWork
+
+Clock = Callable[[], datetime]
+Publish = Callable[[str, dict], None]  # (owner user id, push message)
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, write: bool = False) -> UnitOfWork: ...
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command answers: status, JSON body and an optional Location."""
+
+    status: int
+    body: dict
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """A validated Idempotency-Key and the fingerprint of the request it came with."""
+
+    key: str
+    fingerprint: str
+
+
+def replay(uow: UnitOfWork, user_id: str, idem: Idempotency | None, now: datetime) -> Result | None:
+    """The stored first response for this key, if still fresh; 422 if the request differs."""
+    if idem is None:
+        return None
+    stored = uow.idempotency.get(user_id, idem.key)
+    if stored is None or now - stored.created_at >= timedelta(seconds=IDEMPOTENCY_TTL_SECONDS):
+        return None
+    if stored.fingerprint != idem.fingerprint:
+        raise ValidationFailed([FieldError("Idempotency-Key", "was already used with a different request")])
+    return Result(stored.status, stored.body, stored.location)
+
+
+def remember(uow: UnitOfWork, user_id: str, idem: Idempotency | None, result: Result, now: datetime) -> None:
+    """Store the first response under the key (in the same transaction as the effect)."""
+    if idem is not None:
+        uow.idempotency.put(user_id, idem.key, StoredResponse(idem.fingerprint, result.status, result.body, result.location, now))
+
+
+def owned(thing, owner_id: str, what: str):
+    """The thing if it exists and belongs to owner_id; another user's is simply not found."""
+    if thing is None or thing.owner_id != owner_id:
+        raise NotFound(f"{what} not found.")
+    return thing
+
+
+def ms_to_dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(0, UTC) + timedelta(milliseconds=ms)
+
+
+def dt_to_ms(dt: datetime) -> int:
+    return (dt - datetime.fromtimestamp(0, UTC)) // timedelta(milliseconds=1)
+
+
+def time_key_cursor(when: datetime, key) -> str:
+    """Opaque keyset cursor for (timestamp, tiebreak key)."""
+    return encode_cursor({"t": dt_to_ms(when), "k": key})
+
+
+def decode_time_key(cursor: dict | None, key_type: type) -> tuple[datetime, object] | None:
+    """The keyset position of a decoded cursor, checking its shape (422 on field cursor)."""
+    if cursor is None:
+        return None
+    check_cursor(cursor, {"t": int, "k": key_type})
+    try:
+        return ms_to_dt(cursor["t"]), cursor["k"]
+    except (OverflowError, ValueError):
+        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from None

@@ -1,0 +1,77 @@
+"""Devices: create, list, read, patch, delete."""
+from __future__ import annotations
+
+from homesense_core.escalation import escalation_due_at
+from homesense_core.model import device_to_json
+from homesense_core.validation import apply_device_patch, new_device, parse_new_device, parse_page_query
+
+from stage1_monolith.services.common import (
+    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, owned, remember, replay, time_key_cursor)
+
+
+def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Clock,
+                  idem: Idempotency | None = None) -> Result:
+    """Register a device (201 + Location); a repeated Idempotency-Key replays the first answer."""
+    now = clock()
+    with uow(write=True) as tx:
+        previous = replay(tx, owner_id, idem, now)
+        if previous is not None:
+            return previous
+        device = new_device(parse_new_device(body), owner_id, now)
+        tx.devices.add(device)
+        result = Result(201, device_to_json(device), f"/devices/{device.id}")
+        remember(tx, owner_id, idem, result, now)
+        tx.commit()
+    return result
+
+
+def list_devices(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
+    """One page of the caller's devices, oldest first."""
+    page = parse_page_query(query, default_limit=50, max_limit=200)
+    after = decode_time_key(page.cursor, str)
+    with uow() as tx:
+        rows = tx.devices.list_for_owner(owner_id, page.limit + 1, after)
+    items, more = rows[:page.limit], len(rows) > page.limit
+    next_cursor = time_key_cursor(items[-1].created_at, items[-1].id) if more else None
+    return {"items": [device_to_json(d) for d in items], "next_cursor": next_cursor}
+
+
+def get_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> dict:
+    """One of the caller's devices."""
+    with uow() as tx:
+        return device_to_json(owned(tx.devices.get(device_id), owner_id, "Device"))
+
+
+def patch_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body: dict, clock: Clock) -> dict:
+    """Merge-patch a device; open alerts follow a changed escalation period at once."""
+    now = clock()
+    with uow(write=True) as tx:
+        device = owned(tx.devices.get(device_id), owner_id, "Device")
+        changed = apply_device_patch(device, body, now)
+        if changed is not device:
+            tx.devices.update(changed)
+            if changed.escalation_after_seconds != device.escalation_after_seconds:
+                _reschedule(tx, changed)
+            tx.commit()
+    return device_to_json(changed)
+
+
+def _reschedule(tx, device) -> None:
+    for row in tx.escalations.for_device(device.id):
+        alert = tx.alerts.get(row.alert_id)
+        due = alert and escalation_due_at(alert, device.escalation_after_seconds)
+        if due is None:
+            tx.escalations.cancel(row.alert_id)
+        else:
+            tx.escalations.schedule(alert.id, device.id, due)
+
+
+def delete_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> None:
+    """Delete a device with its readings, alerts and pending escalations."""
+    with uow(write=True) as tx:
+        owned(tx.devices.get(device_id), owner_id, "Device")
+        tx.escalations.delete_for_device(device_id)
+        tx.alerts.delete_for_device(device_id)
+        tx.readings.delete_for_device(device_id)
+        tx.devices.delete(device_id)
+        tx.commit()

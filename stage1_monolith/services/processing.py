@@ -1,0 +1,94 @@
+"""Background use cases: drain one outbox event, escalate due alerts."""
+from __future__ import annotations
+
+import logging
+
+from homesense_core.alerts import EVENT_FOR_CHANGE, evaluate_reading
+from homesense_core.escalation import escalate, escalation_due_at
+from homesense_core.events import push_message
+
+from stage1_monolith.services.common import Clock, UnitOfWorkFactory
+from stage1_monolith.services.readings import READINGS_ACCEPTED
+
+log = logging.getLogger(__name__)
+
+Push = tuple[str, dict]  # (owner user id, message), sent only after the commit
+
+
+def process_next_event(uow: UnitOfWorkFactory, clock: Clock) -> tuple[bool, list[Push]]:
+    """Handle the oldest pending outbox event; (found one, pushes to send after commit)."""
+    with uow(write=True) as tx:
+        message = tx.outbox.next_pending()
+        if message is None:
+            return False, []
+        now = clock()
+        pushes: list[Push] = []
+        if message.topic == READINGS_ACCEPTED:
+            pushes = _evaluate_batch(tx, message.payload, now)
+        else:
+            log.warning("skipping outbox message %s with unknown topic %r", message.id, message.topic)
+        # Marked done in the same transaction as the alert changes: exactly-once effects.
+        tx.outbox.mark_done(message.id, now)
+        tx.commit()
+    return True, pushes
+
+
+def skip_event(uow: UnitOfWorkFactory, clock: Clock) -> int | None:
+    """Mark the oldest pending event done without handling it (a poison message); its id."""
+    with uow(write=True) as tx:
+        message = tx.outbox.next_pending()
+        if message is None:
+            return None
+        tx.outbox.mark_done(message.id, clock())
+        tx.commit()
+        return message.id
+
+
+def _evaluate_batch(tx, payload: dict, now) -> list[Push]:
+    device = tx.devices.get(payload["device_id"])
+    if device is None:  # deleted since the readings were accepted
+        return []
+    active = tx.alerts.active_for_device(device.id)
+    pushes: list[Push] = []
+    for reading in payload["readings"]:
+        for transition in evaluate_reading(device, reading["value"], active, now):
+            alert = transition.alert
+            if transition.change == "opened":
+                tx.alerts.add(alert)
+                active.append(alert)
+                tx.escalations.schedule(alert.id, device.id, escalation_due_at(alert, device.escalation_after_seconds))
+            else:
+                tx.alerts.update(alert)
+                active = [alert if a.id == alert.id else a for a in active]
+                if transition.change == "resolved":
+                    active = [a for a in active if a.id != alert.id]
+                    tx.escalations.cancel(alert.id)
+            if transition.change in EVENT_FOR_CHANGE:
+                pushes.append((alert.owner_id, push_message(EVENT_FOR_CHANGE[transition.change], alert, now)))
+    return pushes
+
+
+def escalate_due(uow: UnitOfWorkFactory, clock: Clock, batch: int = 100) -> list[Push]:
+    """Escalate every alert whose check is due; reschedule or drop each row."""
+    pushes: list[Push] = []
+    with uow(write=True) as tx:
+        now = clock()
+        for row in tx.escalations.due(now, batch):
+            alert = tx.alerts.get(row.alert_id)
+            device = tx.devices.get(row.device_id)
+            if alert is None or device is None:
+                tx.escalations.cancel(row.alert_id)
+                continue
+            after = device.escalation_after_seconds
+            escalated = escalate(alert, after, now)
+            if escalated is not None:
+                tx.alerts.update(escalated)
+                pushes.append((alert.owner_id, push_message("alert.escalated", escalated, now)))
+                alert = escalated
+            due = escalation_due_at(alert, after)
+            if due is None:
+                tx.escalations.cancel(alert.id)
+            else:
+                tx.escalations.schedule(alert.id, device.id, due)
+        tx.commit()
+    return pushes

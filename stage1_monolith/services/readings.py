@@ -1,0 +1,58 @@
+"""Readings: accept a batch (plus its outbox event), page through them, summarise."""
+from __future__ import annotations
+
+from typing import Callable
+
+from homesense_core.clock import format_ts
+from homesense_core.model import reading_to_json
+from homesense_core.summary import summarize
+from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
+
+from stage1_monolith.services.common import (
+    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, owned, remember, replay, time_key_cursor)
+
+READINGS_ACCEPTED = "readings.accepted"
+
+
+def accept_readings(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body: dict, clock: Clock,
+                    idem: Idempotency | None = None, wake_worker: Callable[[], None] = lambda: None) -> Result:
+    """Store a batch and its readings.accepted event in one transaction, then 202."""
+    now = clock()
+    with uow(write=True) as tx:
+        owned(tx.devices.get(device_id), owner_id, "Device")
+        previous = replay(tx, owner_id, idem, now)
+        if previous is not None:
+            return previous
+        batch = parse_readings(body, now)
+        stored = tx.readings.add_many(device_id, [(r.value, r.recorded_at) for r in batch])
+        # The event carries the readings in array order: that is the evaluation order.
+        tx.outbox.add(READINGS_ACCEPTED, {
+            "device_id": device_id,
+            "readings": [{"value": r.value, "recorded_at": format_ts(r.recorded_at), "seq": r.seq} for r in stored],
+        }, now)
+        result = Result(202, {"accepted": len(stored)})
+        remember(tx, owner_id, idem, result, now)
+        tx.commit()
+    wake_worker()
+    return result
+
+
+def list_readings(uow: UnitOfWorkFactory, owner_id: str, device_id: str, query) -> dict:
+    """One page of a device's readings by (recorded_at, acceptance order)."""
+    q = parse_readings_query(query)
+    after = decode_time_key(q.cursor, int)
+    descending = q.order == "desc"
+    with uow() as tx:
+        owned(tx.devices.get(device_id), owner_id, "Device")
+        rows = tx.readings.page(device_id, q.from_, q.to, descending, q.limit + 1, after)
+    items, more = rows[:q.limit], len(rows) > q.limit
+    next_cursor = time_key_cursor(items[-1].recorded_at, items[-1].seq) if more else None
+    return {"items": [reading_to_json(r) for r in items], "next_cursor": next_cursor}
+
+
+def readings_summary(uow: UnitOfWorkFactory, owner_id: str, device_id: str, query) -> dict:
+    """count/min/max/mean/first/last of a device's readings in [from, to)."""
+    q = parse_summary_query(query)
+    with uow() as tx:
+        owned(tx.devices.get(device_id), owner_id, "Device")
+        return summarize(tx.readings.values(device_id, q.from_, q.to))

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket edge of the monolith: Flask app factory and one blueprint per resource."""

@@ -1,0 +1,44 @@
+"""The composition root of the HTTP app: every dependency comes in as a parameter."""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from flask import Flask
+
+from homesense_core.bodies import MAX_BODY_BYTES
+from homesense_core.clock import utcnow
+from homesense_core.ratelimit import TokenBucket
+from homesense_core.tokens import SigningKey, TokenIssuer, TokenVerifier
+
+from stage1_monolith.hub import Hub
+from stage1_monolith.services.common import Clock, UnitOfWorkFactory
+from stage1_monolith.settings import Settings
+from stage1_monolith.web import alerts, devices, errors, health, identity, middleware, readings, ws
+from stage1_monolith.web.deps import EXTENSION, Deps
+
+
+def create_app(settings: Settings, *, uow: UnitOfWorkFactory, signing_key: SigningKey,
+               clock: Clock = utcnow, hub: Hub | None = None, limiter: TokenBucket | None = None,
+               wake_worker: Callable[[], None] = lambda: None,
+               monotonic: Callable[[], float] = time.monotonic) -> Flask:
+    """Build the Flask app; it starts no threads and touches no files itself."""
+    app = Flask("stage1_monolith")
+    # werkzeug stops reading past this and raises 413, which errors.py renders as problem+json.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.extensions[EXTENSION] = Deps(
+        settings=settings,
+        uow=uow,
+        clock=clock,
+        signing_key=signing_key,
+        issuer=TokenIssuer(signing_key),
+        verifier=TokenVerifier(signing_key.jwks()),
+        hub=hub or Hub(),
+        limiter=limiter or TokenBucket(settings.rate_limit_rps, settings.rate_limit_burst, clock=monotonic),
+        wake_worker=wake_worker,
+    )
+    middleware.install(app)
+    errors.register_error_handlers(app)
+    for blueprint in (health.bp, identity.bp, devices.bp, readings.bp, alerts.bp, ws.bp):
+        app.register_blueprint(blueprint)
+    return app

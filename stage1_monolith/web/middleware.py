@@ -1,0 +1,48 @@
+"""Cross-cutting request handling: request id, rate limit, CORS preflight, access log."""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, has_request_context, request
+
+from homesense_core.http import REQUEST_ID_HEADER, cors_headers, request_id_from
+from homesense_core.problems import RateLimited
+
+from stage1_monolith.web.deps import deps
+
+access_log = logging.getLogger("stage1_monolith.access")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the current request id (or "-") to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def _begin():
+        g.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        g.started = time.perf_counter()
+        allowed, retry_after = deps().limiter.take(request.remote_addr or "unknown")
+        if not allowed:
+            raise RateLimited(retry_after)
+        if request.method == "OPTIONS":
+            # A preflight on any path, known or not, is answered here (after_request adds CORS).
+            return Response(status=204)
+        return None
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        request_id = g.get("request_id") or request_id_from(None)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        preflight = request.method == "OPTIONS" and response.status_code == 204
+        for name, value in cors_headers(request.headers.get("Origin"), list(deps().settings.cors_origins), preflight).items():
+            response.headers[name] = value
+        started = g.get("started")
+        elapsed_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
+        return response

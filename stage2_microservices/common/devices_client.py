@@ -1,0 +1,94 @@
+"""Read-through port to the devices service (ownership and thresholds), plus its event form."""
+
+from abc import ABC, abstractmethod
+from urllib.parse import quote
+
+from homesense_core.clock import parse_ts
+from homesense_core.model import Device, device_to_json
+from homesense_core.problems import ServiceUnavailable
+
+from .http_client import get_json
+from .web import request_id_var
+
+
+def device_snapshot(device: Device) -> dict:
+    """Internal JSON of a device: the public form plus owner_id (events and /internal routes)."""
+    return {**device_to_json(device), "owner_id": device.owner_id}
+
+
+def device_from_snapshot(data: dict) -> Device:
+    """Inverse of device_snapshot."""
+    return Device(
+        id=data["id"], owner_id=data["owner_id"], name=data["name"], room=data["room"],
+        kind=data["kind"], unit=data["unit"], low_threshold=data["low_threshold"],
+        high_threshold=data["high_threshold"],
+        escalation_after_seconds=data["escalation_after_seconds"],
+        created_at=parse_ts(data["created_at"]), updated_at=parse_ts(data["updated_at"]))
+
+
+class DeviceDirectory(ABC):
+    """What other services may ask the devices service."""
+
+    @abstractmethod
+    async def get(self, device_id: str) -> Device | None:
+        """The current device (any owner; callers check ownership), None if it does not exist."""
+
+    @abstractmethod
+    async def ids_of(self, owner_id: str) -> set[str]:
+        """Ids of every existing device of one owner."""
+
+    async def owned(self, owner_id: str, device_id: str) -> Device | None:
+        """The device if it exists and belongs to owner_id."""
+        device = await self.get(device_id)
+        return device if device is not None and device.owner_id == owner_id else None
+
+    async def close(self) -> None:
+        """Release resources."""
+
+
+class HttpDeviceDirectory(DeviceDirectory):
+    """Calls GET /internal/devices/{id} and GET /internal/devices?owner_id= on the devices service."""
+
+    def __init__(self, base_url: str, timeout: float = 5.0):
+        self.base_url, self.timeout = base_url.rstrip("/"), timeout
+
+    async def _get(self, path: str, params=None):
+        try:
+            status, body = await get_json(f"{self.base_url}{path}", params=params, timeout=self.timeout,
+                                          headers={"X-Request-Id": request_id_var.get()})
+        except ConnectionError as exc:
+            raise ServiceUnavailable("The devices service is unavailable.") from exc
+        if status not in (200, 404) or (status == 200 and not isinstance(body, dict)):
+            raise ServiceUnavailable("The devices service is unavailable.")
+        return status, body
+
+    async def get(self, device_id):
+        status, body = await self._get(f"/internal/devices/{quote(device_id, safe='')}")
+        return device_from_snapshot(body) if status == 200 else None
+
+    async def ids_of(self, owner_id):
+        status, body = await self._get("/internal/devices", params={"owner_id": owner_id})
+        if status != 200:
+            raise ServiceUnavailable("The devices service is unavailable.")
+        return set(body["ids"])
+
+
+class InMemoryDeviceDirectory(DeviceDirectory):
+    """Fake for unit tests: a dict of devices."""
+
+    def __init__(self, *devices: Device):
+        self.devices = {d.id: d for d in devices}
+
+    def put(self, device: Device) -> None:
+        """Add or replace a device."""
+        self.devices[device.id] = device
+
+    def remove(self, device_id: str) -> None:
+        """Forget a device (as if deleted)."""
+        self.devices.pop(device_id, None)
+
+    async def get(self, device_id):
+        return self.devices.get(device_id)
+
+    async def ids_of(self, owner_id):
+        return {d.id for d in self.devices.values() if d.owner_id == owner_id}

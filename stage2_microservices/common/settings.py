@@ -1,0 +1,54 @@
+"""Typed settings base: every service reads HOMESENSE_* variables and fails fast."""
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BaseServiceSettings(BaseSettings):
+    """Fields every service has; subclasses add what they need (required ones have no default)."""
+
+    model_config = SettingsConfigDict(env_prefix="HOMESENSE_", extra="ignore", frozen=True)
+
+    service_name: str
+    cors_origins: str = "*"
+    log_level: str = "INFO"
+
+
+class DatabaseSettings(BaseSettings):
+    """Mixin for services that own a PostgreSQL database."""
+
+    model_config = SettingsConfigDict(env_prefix="HOMESENSE_", extra="ignore", frozen=True)
+
+    database_url: str
+    db_pool_max: int = 8
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("HOMESENSE_DATABASE_URL must be a postgresql:// URL")
+        return value
+
+
+class NatsSettings(BaseSettings):
+    """Mixin for services that publish or consume events."""
+
+    model_config = SettingsConfigDict(env_prefix="HOMESENSE_", extra="ignore", frozen=True)
+
+    nats_url: str
+    # Prefix of subjects and streams; tests use a fresh one so runs never collide.
+    events_namespace: str = "homesense"
+
+    @field_validator("nats_url")
+    @classmethod
+    def _nats_only(cls, value: str) -> str:
+        if not value.startswith(("nats://", "tls://")):
+            raise ValueError("HOMESENSE_NATS_URL must be a nats:// URL")
+        return value
+
+    @field_validator("events_namespace")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("HOMESENSE_EVENTS_NAMESPACE must be letters, digits, - or _")
+        return value

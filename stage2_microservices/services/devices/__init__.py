@@ -1,0 +1,1 @@
+"""Devices service: device CRUD, owner of device.* events."""

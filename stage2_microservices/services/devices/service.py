@@ -1,0 +1,118 @@
+"""Device use cases: each is one unit of work that also queues the device event."""
+
+from datetime import datetime
+from typing import Callable
+
+from homesense_core.clock import parse_ts, utcnow
+from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.idempotency import fingerprint, validate_key
+from homesense_core.model import device_to_json
+from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.validation import (apply_device_patch, new_device, parse_new_device,
+                                       parse_page_query)
+
+from stage2_microservices.common.devices_client import device_snapshot
+from stage2_microservices.common.uow import StoredResponse, UnitOfWork
+
+
+def _position(cursor: dict | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    check_cursor(cursor, {"c": str, "i": str})
+    try:
+        return parse_ts(cursor["c"]), cursor["i"]
+    except ValueError as exc:
+        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
+
+
+class DeviceService:
+    """Create, read, update, delete devices of the calling owner."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], on_commit: Callable[[], None] = lambda: None,
+                 clock=utcnow):
+        self.uow, self.on_commit, self.clock = uow_factory, on_commit, clock
+
+    async def create(self, owner_id: str, body: dict, path: str,
+                     idempotency_key: str | None = None) -> StoredResponse:
+        """201 with the new device, or the replay of an earlier request with the same key."""
+        key = None if idempotency_key is None else validate_key(idempotency_key)
+        now = self.clock()
+        spec = parse_new_device(body)
+        async with self.uow() as uow:
+            if key is not None:
+                fp = fingerprint("POST", path, body)
+                prior = await uow.claim_idempotency(owner_id, key, fp, now)
+                if prior is not None:
+                    return prior
+            device = new_device(spec, owner_id, now)
+            await uow.devices.add(device)
+            await uow.add_event("device.created", {"device": device_snapshot(device)})
+            response = StoredResponse(201, device_to_json(device),
+                                      {"Location": f"/devices/{device.id}"})
+            if key is not None:
+                await uow.save_idempotency(owner_id, key, fp, response, now)
+            await uow.commit()
+        self.on_commit()
+        return response
+
+    async def list_page(self, owner_id: str, query) -> dict:
+        """A page of the owner's devices, oldest first."""
+        page = parse_page_query(query)
+        after = _position(page.cursor)
+        async with self.uow() as uow:
+            devices = await uow.devices.page(owner_id, after, page.limit + 1)
+        more = len(devices) > page.limit
+        devices = devices[:page.limit]
+        next_cursor = None
+        if more:
+            last = devices[-1]
+            next_cursor = encode_cursor({"c": device_to_json(last)["created_at"], "i": last.id})
+        return {"items": [device_to_json(d) for d in devices], "next_cursor": next_cursor}
+
+    async def get(self, owner_id: str, device_id: str) -> dict:
+        """One device; another owner's device is 404."""
+        async with self.uow() as uow:
+            device = await uow.devices.get(device_id)
+        if device is None or device.owner_id != owner_id:
+            raise NotFound("No such device.")
+        return device_to_json(device)
+
+    async def patch(self, owner_id: str, device_id: str, body: dict) -> dict:
+        """Merge-patch a device; an empty patch changes nothing."""
+        now = self.clock()
+        async with self.uow() as uow:
+            device = await uow.devices.get(device_id)
+            if device is None or device.owner_id != owner_id:
+                raise NotFound("No such device.")
+            changed = apply_device_patch(device, body, now)
+            if changed != device:
+                await uow.devices.update(changed)
+                await uow.add_event("device.updated", {"device": device_snapshot(changed)})
+                await uow.commit()
+        if changed != device:
+            self.on_commit()
+        return device_to_json(changed)
+
+    async def delete(self, owner_id: str, device_id: str) -> None:
+        """Delete a device; telemetry and alerts drop its data when they see device.deleted."""
+        async with self.uow() as uow:
+            device = await uow.devices.get(device_id)
+            if device is None or device.owner_id != owner_id:
+                raise NotFound("No such device.")
+            await uow.devices.delete(device_id)
+            await uow.add_event("device.deleted", {"device": device_snapshot(device)})
+            await uow.commit()
+        self.on_commit()
+
+    async def internal_get(self, device_id: str) -> dict:
+        """Internal form (with owner_id) for other services."""
+        async with self.uow() as uow:
+            device = await uow.devices.get(device_id)
+        if device is None:
+            raise NotFound("No such device.")
+        return device_snapshot(device)
+
+    async def internal_ids(self, owner_id: str) -> list[str]:
+        """Ids of an owner's devices, for other services."""
+        async with self.uow() as uow:
+            return await uow.devices.ids_of(owner_id)

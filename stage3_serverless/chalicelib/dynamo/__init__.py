@@ -1,0 +1,1 @@
+"""DynamoDB single-table adapters of the storage ports (see TABLE.md)."""
