@@ -34,7 +34,7 @@ POLL_S = 0.2
 
 def unique(prefix: str = "ct") -> str:
     """A fresh, valid username/name: runs and tests never collide."""
-    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+    return f"{prefix[:7]}-{uuid.uuid4().hex[:24]}"
 
 
 def fmt_ts(dt: datetime) -> str:
@@ -313,7 +313,7 @@ class WsClient:
 
         sep = "&" if "?" in ws_url else "?"
         url = ws_url if token is None else f"{ws_url}{sep}token={token}"
-        self.conn = connect(url, open_timeout=open_timeout, close_timeout=2)
+        self.conn = connect(url, open_timeout=open_timeout, close_timeout=2, legacy=True)
         self.messages: list[Any] = []
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -37,7 +37,9 @@ def owner(api, make_user):
     expired = api.token(u.username, u.password, expires_in=1)
     wait_until(lambda: api.get("/me", token=expired).status_code == 401, timeout=10,
                message="token with expires_in=1 expires")
-    return {"user": u, "device": device["id"], "alert": alert["id"], "expired": expired}
+    owner = {"user": u, "device": device["id"], "alert": alert["id"], "expired": expired}
+    owner["bad"] = {kind: _bad_credentials(owner, kind) for kind in BAD_KINDS}
+    return owner
 
 
 def _bad_credentials(owner, kind):
@@ -74,7 +76,7 @@ BAD_KINDS = ["missing", "empty bearer", "basic scheme", "token without scheme", 
 @pytest.mark.parametrize("method,path,body", PROTECTED, ids=ROUTE_IDS)
 def test_protected_route_refuses_bad_credentials_with_401(api, owner, kind, method, path, body):
     url = path.format(device=owner["device"], alert=owner["alert"])
-    r = api.request(method, url, headers=_bad_credentials(owner, kind), json=body)
+    r = api.request(method, url, headers=owner["bad"][kind], json=body)
     assert_problem(r, 401, "unauthorized")
 
 

@@ -8,6 +8,7 @@ Every fourth case per operation keeps its generated values, which exercises the 
 """
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -29,7 +30,9 @@ SPEC_PATH = Path(__file__).resolve().parent.parent / "contract" / "openapi.yaml"
 # Fuzzing examples per operation (the examples and coverage phases add their own cases on top).
 MAX_EXAMPLES = max(50, int(os.environ.get("HOMESENSE_SCHEMATHESIS_EXAMPLES", "50")))
 # Also generate invalid requests (wrong types, missing fields...): the stages must answer 4xx, never 5xx.
-MODE = os.environ.get("HOMESENSE_SCHEMATHESIS_MODE", "positive")
+MODE = os.environ.get("HOMESENSE_SCHEMATHESIS_MODE", "all")
+# Optional JSON-lines log of every generated request and its answer, for diagnosing a stage.
+LOG_PATH = os.environ.get("HOMESENSE_SCHEMATHESIS_LOG")
 KEEP_GENERATED_EVERY = 4
 CHECKS = [
     not_a_server_error,
@@ -115,6 +118,9 @@ class Targets:
                 case.query["cursor"] = self.cursors[label]
             if "device_id" in case.query and n % 2 == 0:
                 case.query["device_id"] = self.alert_device_id
+        if label == "POST /users" and isinstance(case.body, dict) and "username" in case.body:
+            # Generation is deterministic, so a rerun against the same deployment would only see 409.
+            case.body["username"] = unique("st")
         if label == "POST /auth/token" and isinstance(case.body, dict) and n % 2 == 0:
             case.body["username"] = self.user.username
             case.body["password"] = self.user.password
@@ -147,6 +153,14 @@ def http_session():
         yield s
 
 
+def _jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
 def _needs_auth(operation) -> bool:
     security = operation.definition.raw.get("security", schema.raw_schema.get("security", []))
     return bool(security)
@@ -160,6 +174,17 @@ def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_sessi
         base_url=base_url, session=http_session, headers=headers, checks=CHECKS, timeout=30
     )
     _TALLY.statuses[case.operation.label][response.status_code] += 1
+    if LOG_PATH:
+        with open(LOG_PATH, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"op": case.operation.label, "path": case.formatted_path, "query": _jsonable(case.query),
+                                  "headers": _jsonable(dict(case.headers or {})), "body": _jsonable(case.body),
+                                  "status": response.status_code, "response": response.text[:500]}) + "\n")
+    if response.status_code >= 400:
+        # Also errors the operation cannot document, e.g. 405 to a method schemathesis made up.
+        ctype = response.headers.get("content-type", [""])[0].split(";")[0].strip().lower()
+        assert ctype == "application/problem+json", (
+            f"{case.method} {case.formatted_path} -> {response.status_code} with Content-Type {ctype!r}"
+        )
     sent = (case.headers or {}).get("X-Request-Id")
     if isinstance(sent, str) and REQUEST_ID_RE.match(sent):
         # schemathesis keeps response headers as lower-case name -> list of values.
@@ -172,6 +197,8 @@ def test_every_operation_was_exercised_and_reached_its_handler(request):
     seen = _TALLY.statuses
     if set(seen) != set(OPERATIONS):
         pytest.skip(f"needs the full run of test_stage_conforms_to_contract; ran only {sorted(seen)}")
+    for label in OPERATIONS:  # shown with -rP; handy when a stage drifts
+        print(f"{label:40} {sum(seen[label].values()):4} cases  {dict(sorted(seen[label].items()))}")
     problems = []
     for label in OPERATIONS:
         total = sum(seen[label].values())

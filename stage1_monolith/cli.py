@@ -7,6 +7,14 @@ import sys
 from stage1_monolith.settings import Settings, SettingsError
 
 
+def preflight(settings: Settings) -> None:
+    """Cheap checks done before serving, so a bad data dir fails the start, not a request."""
+    from stage1_monolith.keys import check_key_file
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    check_key_file(settings.signing_key_path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stage1_monolith", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -17,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir)
-    except SettingsError as exc:
+        preflight(settings)
+    except (SettingsError, OSError) as exc:
         print(f"stage1: invalid settings: {exc}", file=sys.stderr)
         return 2
     from stage1_monolith.server import MonolithServer

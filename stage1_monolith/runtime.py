@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from homesense_core.clock import utcnow
+from homesense_core.ratelimit import TokenBucket
 
 from stage1_monolith.adapters.database import make_engine, migrate
 from stage1_monolith.adapters.sql import SqlUnitOfWorkFactory
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     """The app plus its background loops; build() does the I/O, start()/stop() the threads."""
 
-    def __init__(self, settings: Settings, clock: Clock = utcnow):
+    def __init__(self, settings: Settings, clock: Clock = utcnow, limiter: TokenBucket | None = None):
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         signing_key = load_or_create_signing_key(settings.signing_key_path)
@@ -33,7 +34,7 @@ class Runtime:
         self.outbox_loop = Loop("outbox-worker", worker.run_once, settings.outbox_poll_seconds)
         self.scheduler_loop = Loop("escalation-scheduler", scheduler.run_once, settings.scheduler_poll_seconds)
         self.app = create_app(settings, uow=self.uow, signing_key=signing_key, clock=clock, hub=self.hub,
-                              wake_worker=self.outbox_loop.wake)
+                              limiter=limiter, wake_worker=self.outbox_loop.wake)
         self._stopped = False
 
     def start(self) -> None:

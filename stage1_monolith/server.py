@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import sys
 import threading
 import time
@@ -50,6 +52,11 @@ def announce_when_healthy(settings: Settings, timeout: float = 60.0) -> None:
     print(f"stage1: /health did not answer within {timeout:.0f}s", file=sys.stderr, flush=True)
 
 
+def _stop_master() -> None:
+    # A worker that cannot build its app must not be restarted in a loop: stop the whole server.
+    os.kill(os.getppid(), signal.SIGTERM)
+
+
 class MonolithServer(BaseApplication):
     """Gunicorn application whose single worker builds the runtime and runs its threads."""
 
@@ -83,24 +90,38 @@ class MonolithServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        # Runs in the worker process after the fork: no database or threads in the master.
+        # Runs in the worker after the fork. The heavy imports and the database happen on a
+        # thread (see WarmingApp), so /health answers within a fraction of a second.
+        from homesense_core.ratelimit import TokenBucket
+
+        from stage1_monolith.warmup import WarmingApp
+
         configure_logging(self.settings.log_level)
+        limiter = TokenBucket(self.settings.rate_limit_rps, self.settings.rate_limit_burst)
+        self.front = WarmingApp(lambda: self._build(limiter), limiter, list(self.settings.cors_origins),
+                                on_failure=_stop_master)
+        return self.front
+
+    def _build(self, limiter):
         from stage1_monolith.runtime import Runtime
 
-        self.runtime = Runtime(self.settings)
-        return self.runtime.app
+        runtime = Runtime(self.settings, limiter=limiter)
+        runtime.start()
+        self.runtime = runtime
+        return runtime.app
 
     def _when_ready(self, arbiter) -> None:
         threading.Thread(target=announce_when_healthy, args=(self.settings,), name="ready-announcer", daemon=True).start()
 
     def _post_worker_init(self, worker) -> None:
-        self.runtime.start()
+        self.front.start()
 
         def watch() -> None:
             # gunicorn only flips worker.alive on SIGTERM; open WebSockets must hear about it.
             while worker.alive:
                 time.sleep(0.2)
-            self.runtime.stop()
+            if self.runtime is not None:
+                self.runtime.stop()
 
         threading.Thread(target=watch, name="shutdown-watch", daemon=True).start()
 

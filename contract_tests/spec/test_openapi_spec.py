@@ -272,6 +272,9 @@ def test_problem_schema_shape(spec):
     assert not validation.is_valid({**good, "errors": [{"field": "x"}]})
     assert not validation.is_valid({**good, "status": 400})
     assert not validator_for(spec, "NotFoundProblem").is_valid({**base, "type": "/problems/conflict"})
+    # The contract's problems carry exactly these members (no extensions).
+    assert not problem.is_valid({**base, "instance": "/devices/x"})
+    assert not validation.is_valid({**good, "errors": [{"field": "x", "message": "y", "code": 1}]})
 
 
 # --- headers ----------------------------------------------------------------------------------

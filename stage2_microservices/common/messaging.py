@@ -55,18 +55,19 @@ class Bus:
         self.js = None
 
     async def connect(self, timeout: float = 10.0) -> None:
-        """Connect (retrying until timeout) and make sure every stream exists."""
-        self.nc = await nats.connect(
-            self.url, name=self.client_name, connect_timeout=2, allow_reconnect=True,
-            max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-            # An initial failure is retried too, so start order of processes does not matter.
-            retry_on_failed_connect=True, error_cb=self._on_error)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not self.nc.is_connected:
-            if asyncio.get_running_loop().time() > deadline:
-                await self.nc.close()
-                raise ConnectionError(f"NATS not reachable at {self.url}")
-            await asyncio.sleep(0.1)
+        """Connect (retrying until timeout, so start order does not matter) and ensure the streams."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            try:
+                self.nc = await nats.connect(
+                    self.url, name=self.client_name, connect_timeout=2, allow_reconnect=True,
+                    max_reconnect_attempts=-1, reconnect_time_wait=0.5, error_cb=self._on_error)
+                break
+            except Exception as exc:  # nats raises several types for "not there yet"
+                if loop.time() > deadline:
+                    raise ConnectionError(f"NATS not reachable at {self.url}: {exc}") from exc
+                await asyncio.sleep(0.2)
         self.js = self.nc.jetstream(timeout=5)
         await self.ensure_streams()
 
@@ -99,10 +100,11 @@ class Bus:
 
     async def consume(self, family: str, durable: str, handler: Handler, *,
                       filter_event: str | None = None, max_ack_pending: int = 1,
-                      ack_wait: float = 30.0) -> None:
+                      ack_wait: float = 10.0) -> None:
         """Run a durable pull consumer forever; ack after handler, nak (redeliver) on error.
 
-        max_ack_pending=1 keeps the stream order even with several replicas pulling.
+        max_ack_pending=1 keeps the stream order even with several replicas pulling. A message
+        delivered to a process that died is redelivered after ack_wait, so keep it short.
         """
         stream = self.topology.stream(family)
         subject = self.topology.subject(filter_event or f"{family}.>")
@@ -115,6 +117,9 @@ class Bus:
             try:
                 messages = await sub.fetch(batch=1, timeout=1.0)
             except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                # nats-py may turn our cancellation into a timeout; do not swallow a shutdown.
+                if asyncio.current_task().cancelling():
+                    raise asyncio.CancelledError from None
                 continue
             except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError,
                     nats.errors.NoRespondersError, nats.js.errors.ServiceUnavailableError) as exc:
@@ -165,7 +170,7 @@ class Bus:
         """Drain and close (idempotent)."""
         if self.nc is not None and not self.nc.is_closed:
             try:
-                await self.nc.drain()
-            except Exception:
+                await asyncio.wait_for(self.nc.drain(), timeout=3)
+            except Exception:  # drain fails or hangs when the server is gone: just close
                 await self.nc.close()
         self.nc = self.js = None

@@ -38,7 +38,10 @@ class BackgroundTasks:
         """Cancel every task and wait for them."""
         for task in self.tasks:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.tasks:
+            _, stuck = await asyncio.wait(self.tasks, timeout=5)
+            for task in stuck:
+                log.warning("background task %s did not stop in time", task.get_name())
         self.tasks.clear()
 
 

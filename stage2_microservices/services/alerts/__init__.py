@@ -1,0 +1,1 @@
+"""Alerts service: applies the alert rule to reading events, escalates, serves /alerts."""

@@ -1,0 +1,158 @@
+"""Alert use cases: evaluate reading events in order, escalate due alerts, read and acknowledge."""
+
+from typing import Callable
+
+from homesense_core.alerts import EVENT_FOR_CHANGE, acknowledge, evaluate_reading
+from homesense_core.clock import format_ts, parse_ts, utcnow
+from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.escalation import escalate, escalation_due_at
+from homesense_core.model import Alert, alert_to_json
+from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.validation import parse_alerts_query
+
+from stage2_microservices.common.devices_client import DeviceDirectory, device_from_snapshot
+from stage2_microservices.common.uow import UnitOfWork
+
+READINGS_CONSUMER = "alerts-readings"
+DEVICES_CONSUMER = "alerts-devices"
+
+
+def _position(cursor: dict | None):
+    if cursor is None:
+        return None
+    check_cursor(cursor, {"o": str, "i": str})
+    try:
+        return parse_ts(cursor["o"]), cursor["i"]
+    except ValueError as exc:
+        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
+
+
+async def _announce(uow: UnitOfWork, event_type: str, alert: Alert) -> None:
+    await uow.add_event(event_type, {"alert": alert_to_json(alert), "owner_id": alert.owner_id})
+
+
+class AlertService:
+    """The event-driven part of the contract; every change and its event commit together."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], devices: DeviceDirectory,
+                 on_commit: Callable[[], None] = lambda: None, clock=utcnow):
+        self.uow, self.devices, self.on_commit, self.clock = uow_factory, devices, on_commit, clock
+
+    # --- events in ---------------------------------------------------------------------
+
+    async def on_readings(self, event_type: str, payload: dict, msg_id: str) -> None:
+        """reading.accepted: apply the rule to each reading in array order (once per message)."""
+        if event_type != "reading.accepted":
+            return
+        device = device_from_snapshot(payload["device"])
+        now = self.clock()
+        async with self.uow() as uow:
+            if not await uow.first_delivery(READINGS_CONSUMER, msg_id):
+                return
+            projected = await uow.devices.upsert(device)
+            if projected.deleted:
+                await uow.commit()  # remember the message; a deleted device raises nothing
+                return
+            after = projected.device.escalation_after_seconds
+            active = await uow.alerts.active_for_device(device.id)
+            changed: dict[str, Alert] = {}
+            for reading in payload["readings"]:
+                for t in evaluate_reading(device, reading["value"], active, now):
+                    changed[t.alert.id] = t.alert
+                    active = [a for a in active if a.id != t.alert.id]
+                    if t.change != "resolved":
+                        active.append(t.alert)
+                    if t.change in EVENT_FOR_CHANGE:
+                        await _announce(uow, EVENT_FOR_CHANGE[t.change], t.alert)
+            for alert in changed.values():
+                await uow.alerts.save(alert, escalation_due_at(alert, after))
+            await uow.commit()
+        self.on_commit()
+
+    async def on_device(self, event_type: str, payload: dict, msg_id: str) -> None:
+        """device.*: keep the projection; a deletion drops the device's alerts."""
+        device = device_from_snapshot(payload["device"])
+        async with self.uow() as uow:
+            if not await uow.first_delivery(DEVICES_CONSUMER, msg_id):
+                return
+            if event_type == "device.deleted":
+                await uow.devices.mark_deleted(device)
+                await uow.alerts.delete_for_device(device.id)
+            else:
+                projected = await uow.devices.upsert(device)
+                if not projected.deleted:
+                    # escalation_after_seconds may have changed: due times follow the device.
+                    after = projected.device.escalation_after_seconds
+                    for alert in await uow.alerts.open_for_device(device.id):
+                        await uow.alerts.save(alert, escalation_due_at(alert, after))
+            await uow.commit()
+
+    # --- the escalation workflow ----------------------------------------------------------
+
+    async def escalate_due(self, limit: int = 50) -> int:
+        """Escalate every alert whose due time has passed; returns how many escalated."""
+        now = self.clock()
+        escalated = 0
+        async with self.uow() as uow:
+            for alert in await uow.alerts.due(now, limit):
+                projected = await uow.devices.get(alert.device_id)
+                if projected is None or projected.deleted:
+                    await uow.alerts.save(alert, None)
+                    continue
+                after = projected.device.escalation_after_seconds
+                new = escalate(alert, after, now)
+                if new is not None:
+                    escalated += 1
+                    await _announce(uow, "alert.escalated", new)
+                    alert = new
+                await uow.alerts.save(alert, escalation_due_at(alert, after))
+            await uow.commit()
+        if escalated:
+            self.on_commit()
+        return escalated
+
+    # --- requests ----------------------------------------------------------------------
+
+    async def list_page(self, owner_id: str, query) -> dict:
+        """Newest first; alerts of deleted devices never show, even before the event arrives."""
+        q = parse_alerts_query(query)
+        after = _position(q.cursor)
+        live = await self.devices.ids_of(owner_id)
+        if q.device_id is not None:
+            live &= {q.device_id}
+        async with self.uow() as uow:
+            rows = await uow.alerts.page(owner_id, live, q.status, after, q.limit + 1)
+        more = len(rows) > q.limit
+        rows = rows[:q.limit]
+        next_cursor = None
+        if more:
+            next_cursor = encode_cursor({"o": format_ts(rows[-1].opened_at), "i": rows[-1].id})
+        return {"items": [alert_to_json(a) for a in rows], "next_cursor": next_cursor}
+
+    async def _visible(self, owner_id: str, alert_id: str) -> Alert:
+        async with self.uow() as uow:
+            alert = await uow.alerts.get(alert_id)
+        if alert is None or alert.owner_id != owner_id \
+                or await self.devices.owned(owner_id, alert.device_id) is None:
+            raise NotFound("No such alert.")
+        return alert
+
+    async def get(self, owner_id: str, alert_id: str) -> dict:
+        """One alert of a device the caller still owns."""
+        return alert_to_json(await self._visible(owner_id, alert_id))
+
+    async def acknowledge(self, owner_id: str, alert_id: str) -> dict:
+        """Acknowledge (idempotent); 409 when resolved; stops escalation."""
+        await self._visible(owner_id, alert_id)
+        async with self.uow() as uow:
+            alert = await uow.alerts.get(alert_id, for_update=True)
+            if alert is None:
+                raise NotFound("No such alert.")
+            acked, changed = acknowledge(alert, self.clock())
+            if changed:
+                await uow.alerts.save(acked, None)
+                await _announce(uow, "alert.acknowledged", acked)
+                await uow.commit()
+        if changed:
+            self.on_commit()
+        return alert_to_json(acked)

@@ -1,0 +1,73 @@
+"""DeviceRepository port: one suite against the in-memory fake and PostgreSQL."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from homesense_core.clock import utcnow
+from homesense_core.validation import new_device, parse_new_device
+
+from stage2_microservices.common.testing import open_database
+from stage2_microservices.common.uow import COMMON_SCHEMA
+from stage2_microservices.services.devices.repository import (InMemoryDevicesUnitOfWork,
+                                                               PostgresDevicesUnitOfWork,
+                                                               memory_state, schema_sql)
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(params=["memory", "postgres"])
+async def uow(request):
+    if request.param == "memory":
+        state = memory_state()
+        yield lambda: InMemoryDevicesUnitOfWork(state)
+        return
+    db = await open_database(request.getfixturevalue("database_url"), [COMMON_SCHEMA, schema_sql()])
+    yield lambda: PostgresDevicesUnitOfWork(db)
+    await db.close()
+
+
+def _device(owner, name, at):
+    return new_device(parse_new_device({"name": name, "kind": "co2", "low_threshold": 1.5}), owner, at)
+
+
+class TestDeviceRepository:
+    async def test_round_trips_every_field(self, uow):
+        d = _device("u1", "a", utcnow())
+        async with uow() as u:
+            await u.devices.add(d)
+            await u.commit()
+        async with uow() as u:
+            assert await u.devices.get(d.id) == d
+            assert await u.devices.get("missing") is None
+
+    async def test_pages_oldest_first_per_owner(self, uow):
+        t = utcnow()
+        mine = [_device("u1", f"d{i}", t + timedelta(seconds=i)) for i in range(3)]
+        async with uow() as u:
+            for d in reversed(mine):
+                await u.devices.add(d)
+            await u.devices.add(_device("u2", "other", t))
+            await u.commit()
+        async with uow() as u:
+            first = await u.devices.page("u1", None, 2)
+            rest = await u.devices.page("u1", (first[-1].created_at, first[-1].id), 2)
+            assert [d.name for d in first + rest] == ["d0", "d1", "d2"]
+            assert len(await u.devices.ids_of("u2")) == 1 and len(await u.devices.ids_of("u1")) == 3
+
+    async def test_update_and_delete(self, uow):
+        d = _device("u1", "a", utcnow())
+        async with uow() as u:
+            await u.devices.add(d)
+            await u.commit()
+        changed = replace(d, name="b", high_threshold=None, low_threshold=-2.0)
+        async with uow() as u:
+            await u.devices.update(changed)
+            await u.commit()
+        async with uow() as u:
+            assert await u.devices.get(d.id) == changed
+            await u.devices.delete(d.id)
+            await u.commit()
+        async with uow() as u:
+            assert await u.devices.get(d.id) is None

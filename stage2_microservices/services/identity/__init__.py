@@ -1,0 +1,1 @@
+"""Identity service: users, passwords, access tokens and the JWKS."""

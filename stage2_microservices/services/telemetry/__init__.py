@@ -1,0 +1,1 @@
+"""Telemetry service: readings, summaries, idempotent batches; owner of reading.* events."""

@@ -1,0 +1,98 @@
+"""Telemetry use cases: accept batches (one outbox event each), page and summarise readings."""
+
+from typing import Callable
+
+from homesense_core.clock import format_ts, parse_ts, utcnow
+from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.idempotency import fingerprint, validate_key
+from homesense_core.model import Device, reading_to_json
+from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.summary import summarize
+from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
+
+from stage2_microservices.common.devices_client import DeviceDirectory, device_snapshot
+from stage2_microservices.common.uow import StoredResponse, UnitOfWork
+
+DEVICES_CONSUMER = "telemetry-devices"
+
+
+def _position(cursor: dict | None):
+    if cursor is None:
+        return None
+    check_cursor(cursor, {"t": str, "s": int})
+    try:
+        return parse_ts(cursor["t"]), cursor["s"]
+    except ValueError as exc:
+        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
+
+
+class TelemetryService:
+    """Readings of devices the caller owns (ownership read through the devices service)."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], devices: DeviceDirectory,
+                 on_commit: Callable[[], None] = lambda: None, clock=utcnow):
+        self.uow, self.devices, self.on_commit, self.clock = uow_factory, devices, on_commit, clock
+
+    async def _owned(self, owner_id: str, device_id: str) -> Device:
+        device = await self.devices.owned(owner_id, device_id)
+        if device is None:
+            raise NotFound("No such device.")
+        return device
+
+    async def accept(self, owner_id: str, device_id: str, body: dict, path: str,
+                     idempotency_key: str | None = None) -> StoredResponse:
+        """202 {accepted}; the batch and its reading.accepted event commit together."""
+        key = None if idempotency_key is None else validate_key(idempotency_key)
+        now = self.clock()
+        device = await self._owned(owner_id, device_id)
+        readings = parse_readings(body, now)
+        async with self.uow() as uow:
+            if key is not None:
+                fp = fingerprint("POST", path, body)
+                prior = await uow.claim_idempotency(owner_id, key, fp, now)
+                if prior is not None:
+                    return prior
+            stored = await uow.readings.add(device.id, [(r.value, r.recorded_at) for r in readings])
+            # The device snapshot travels with the batch: alerts evaluates against the thresholds
+            # that held when the readings were accepted, without calling back.
+            await uow.add_event("reading.accepted", {
+                "device": device_snapshot(device), "accepted_at": format_ts(now),
+                "readings": [{"value": r.value, "recorded_at": format_ts(r.recorded_at), "seq": r.seq}
+                             for r in stored]})
+            response = StoredResponse(202, {"accepted": len(stored)})
+            if key is not None:
+                await uow.save_idempotency(owner_id, key, fp, response, now)
+            await uow.commit()
+        self.on_commit()
+        return response
+
+    async def list_page(self, owner_id: str, device_id: str, query) -> dict:
+        """A page of readings ordered by (recorded_at, acceptance)."""
+        q = parse_readings_query(query)
+        after = _position(q.cursor)
+        await self._owned(owner_id, device_id)
+        async with self.uow() as uow:
+            rows = await uow.readings.page(device_id, q.from_, q.to, q.order == "desc", after, q.limit + 1)
+        more = len(rows) > q.limit
+        rows = rows[:q.limit]
+        next_cursor = None
+        if more:
+            next_cursor = encode_cursor({"t": format_ts(rows[-1].recorded_at), "s": rows[-1].seq})
+        return {"items": [reading_to_json(r) for r in rows], "next_cursor": next_cursor}
+
+    async def summary(self, owner_id: str, device_id: str, query) -> dict:
+        """count, min, max, mean, first/last recorded_at over [from, to)."""
+        q = parse_summary_query(query)
+        await self._owned(owner_id, device_id)
+        async with self.uow() as uow:
+            values = await uow.readings.values(device_id, q.from_, q.to)
+        return summarize(values)
+
+    async def on_device_event(self, event_type: str, payload: dict, msg_id: str) -> None:
+        """device.deleted: drop the device's readings (once per message)."""
+        if event_type != "device.deleted":
+            return
+        async with self.uow() as uow:
+            if await uow.first_delivery(DEVICES_CONSUMER, msg_id):
+                await uow.readings.delete_device(payload["device"]["id"])
+                await uow.commit()

@@ -1,0 +1,113 @@
+"""docker-compose.yml, the Dockerfiles, the compose Envoy config and the local runner agree with topology.py."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from stage2_microservices import topology
+from stage2_microservices.local.runner import LocalTopology
+from stage2_microservices.tests import drift
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(drift.COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def lock() -> dict[str, str]:
+    return drift.locked_versions()
+
+
+@pytest.fixture
+def runner(tmp_path) -> LocalTopology:
+    # Constructing the runner starts nothing; it only lays out ports, argv and environments.
+    return LocalTopology(tmp_path, env={})
+
+
+def test_compose_matches_topology(compose):
+    assert drift.compose_drift(compose) == []
+
+
+@pytest.mark.parametrize("svc", topology.SERVICES, ids=topology.SERVICE_NAMES)
+def test_dockerfile_matches_topology(svc, lock):
+    assert drift.dockerfile_drift(svc, drift.dockerfile_path(svc.name).read_text(), lock) == []
+
+
+def test_compose_gateway_config_is_rendered_from_the_template():
+    assert drift.gateway_drift(drift.render.COMPOSE_CONFIG.read_text()) == []
+
+
+def test_local_runner_matches_topology(runner):
+    assert drift.runner_drift(runner) == []
+
+
+@pytest.mark.parametrize("svc", topology.SERVICES, ids=topology.SERVICE_NAMES)
+def test_topology_provides_every_required_variable_of_a_service(svc):
+    env_file = drift.SERVICES_DIR / svc.name / "ENV"
+    if not env_file.exists():
+        pytest.skip(f"{svc.name} has no ENV file yet")
+    assert drift.env_file_drift(svc, env_file.read_text()) == []
+
+
+# The checks above must be able to fail: each mutation below is a drift they have to report.
+
+def _mutated(compose: dict, path: list, value) -> dict:
+    doc = copy.deepcopy(compose)
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    if value is None:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return doc
+
+
+@pytest.mark.parametrize("path,value", [
+    (["services", "telemetry", "environment", "HOMESENSE_DEVICES_URL"], "http://devices:9999"),
+    (["services", "alerts", "environment", "HOMESENSE_DATABASE_URL"], None),
+    (["services", "devices", "healthcheck", "test"], ["CMD", "true"]),
+    (["services", "notifier", "depends_on"], {"nats": {"condition": "service_started"}}),
+    (["services", "identity", "build", "dockerfile"], "Dockerfile"),
+    (["services", "nats", "command"], ["-m", "8222"]),
+    (["configs", "postgres-databases", "content"], "CREATE DATABASE identity;\n"),
+    (["services", "alerts"], None),
+], ids=["env-value", "env-missing", "healthcheck", "depends-on", "dockerfile", "no-jetstream",
+        "databases", "service-missing"])
+def test_compose_drift_is_reported(compose, path, value):
+    assert drift.compose_drift(_mutated(compose, path, value)) != []
+
+
+@pytest.mark.parametrize("old,new", [
+    ("EXPOSE 8003", "EXPOSE 9003"),
+    ('"--port", "8003"', '"--port", "9003"'),
+    ("USER 10001", "USER root"),
+    ("fastapi==0.163.2", "fastapi==0.100.0"),
+    ("telemetry.main:create_app", "devices.main:create_app"),
+])
+def test_dockerfile_drift_is_reported(lock, old, new):
+    svc = topology.service("telemetry")
+    text = drift.dockerfile_path("telemetry").read_text()
+    assert old in text
+    assert drift.dockerfile_drift(svc, text.replace(old, new), lock) != []
+
+
+def test_stale_gateway_config_is_reported():
+    text = drift.render.COMPOSE_CONFIG.read_text().replace("port_value: 8004", "port_value: 8014")
+    assert drift.gateway_drift(text) != []
+
+
+def test_runner_drift_is_reported(runner):
+    runner.processes["devices"].argv[-1] = "1"
+    runner.processes["alerts"].env.pop("HOMESENSE_NATS_URL")
+    problems = drift.runner_drift(runner)
+    assert any("devices" in p for p in problems) and any("alerts" in p for p in problems)
+
+
+def test_missing_required_variable_is_reported():
+    text = "HOMESENSE_DATABASE_URL  # required\nHOMESENSE_SECRET_SAUCE  # required: new\n"
+    assert drift.env_file_drift(topology.service("devices"), text) == [
+        "devices/ENV: HOMESENSE_SECRET_SAUCE is required but the topology does not set it"]

@@ -1,0 +1,47 @@
+"""HomeSense stage 3: the Chalice app (REST API, authorizer, stream handler, WebSocket handlers)."""
+
+import os
+
+from chalice import Chalice
+
+from chalicelib import container, web
+from chalicelib.routes import accounts, alerts, auth, devices, readings
+from chalicelib.services import evaluation, websocket
+from chalicelib.streams import events_of
+
+app = Chalice(app_name="homesense")
+app.experimental_feature_flags.update(["WEBSOCKETS"])
+app.register_middleware(web.edge, "http")
+for blueprint in (auth.auth, accounts.bp, devices.bp, readings.bp, alerts.bp):
+    app.register_blueprint(blueprint)
+web.complete_routes(app)
+
+
+@app.on_dynamodb_record(stream_arn=os.environ["TABLE_STREAM_ARN"], batch_size=100)
+def on_table_change(event):
+    """Evaluate accepted readings, push alert changes, purge deleted devices: in stream order."""
+    evaluation.handle(container.get(), events_of(event.to_dict().get("Records", [])))
+
+
+@app.on_ws_connect()
+def on_ws_connect(event):
+    """Accept the connection only with a valid ?token= (401 before the upgrade otherwise)."""
+    params = event.to_dict().get("queryStringParameters") or {}
+    deps = container.get()
+    status = websocket.connect(deps, event.connection_id, params.get("token"),
+                               websocket.callback_endpoint(deps, event.domain_name, event.stage))
+    return {"statusCode": status}
+
+
+@app.on_ws_message()
+def on_ws_message(event):
+    """Answer {"action":"ping"} with {"type":"pong"}; ignore anything else."""
+    deps = container.get()
+    websocket.message(deps, event.connection_id,
+                      websocket.callback_endpoint(deps, event.domain_name, event.stage), event.body)
+
+
+@app.on_ws_disconnect()
+def on_ws_disconnect(event):
+    """Forget the connection."""
+    websocket.disconnect(container.get(), event.connection_id)

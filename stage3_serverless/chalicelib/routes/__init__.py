@@ -1,0 +1,1 @@
+"""One blueprint per resource; each route parses, calls a service, and returns JSON."""

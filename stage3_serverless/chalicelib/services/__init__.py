@@ -1,0 +1,1 @@
+"""Use cases of the stage: thin routes and event handlers call these with the Dependencies."""

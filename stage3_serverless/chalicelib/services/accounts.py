@@ -1,0 +1,53 @@
+"""Users, tokens and the JWKS."""
+
+from homesense_core.ids import new_id
+from homesense_core.model import User, user_to_json
+from homesense_core.passwords import DUMMY_HASH, hash_password, verify_password
+from homesense_core.problems import Unauthorized
+from homesense_core.tokens import Claims, TokenIssuer, TokenVerifier
+from homesense_core.validation import parse_new_user, parse_token_request
+
+from ..container import Dependencies
+
+_verifiers: dict[str, TokenVerifier] = {}
+
+
+def register(deps: Dependencies, body: dict) -> dict:
+    """Create a user; Conflict when the username is taken."""
+    spec = parse_new_user(body)
+    user = User(new_id(), spec.username, hash_password(spec.password), deps.clock())
+    deps.users.add(user)
+    return user_to_json(user)
+
+
+def issue_token(deps: Dependencies, body: dict) -> dict:
+    """An access token for valid credentials; one answer for unknown user and wrong password."""
+    request = parse_token_request(body)
+    user = deps.users.get_by_username(request.username)
+    # Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
+    if not verify_password(request.password, user.password_hash if user else DUMMY_HASH) or user is None:
+        raise Unauthorized("The username or password is wrong.")
+    token = TokenIssuer(deps.keys.get()).issue(user.id, user.username, request.expires_in, deps.clock())
+    return {"access_token": token, "token_type": "Bearer", "expires_in": request.expires_in}
+
+
+def me(deps: Dependencies, user_id: str) -> dict:
+    """The caller's profile."""
+    user = deps.users.get(user_id)
+    if user is None:
+        raise Unauthorized("The account no longer exists.")
+    return user_to_json(user)
+
+
+def jwks(deps: Dependencies) -> dict:
+    """The public key set that verifies our tokens."""
+    return deps.keys.get().jwks()
+
+
+def verify(deps: Dependencies, token: str) -> Claims:
+    """Claims of a valid token; Unauthorized otherwise."""
+    key = deps.keys.get()
+    verifier = _verifiers.get(key.kid)
+    if verifier is None:
+        verifier = _verifiers[key.kid] = TokenVerifier(key.jwks())
+    return verifier.verify(token, now=deps.clock())

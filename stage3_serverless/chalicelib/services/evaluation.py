@@ -1,0 +1,98 @@
+"""The stream side: evaluate accepted readings, react to alert changes, purge deleted devices."""
+
+import json
+import logging
+
+from homesense_core.alerts import evaluate_reading
+from homesense_core.events import push_message
+
+from ..container import Dependencies
+from ..ports import ConnectionGone
+from ..streams import AlertChanged, DeviceDeleted, ReadingsAccepted
+
+log = logging.getLogger(__name__)
+
+WRITE_ATTEMPTS = 5
+
+
+def readings_accepted(deps: Dependencies, event: ReadingsAccepted) -> None:
+    """Apply the alert rule to each reading in order, writing every transition as it happens."""
+    device = deps.devices.get(event.owner_id, event.device_id)
+    if device is None:
+        return  # deleted since; its alerts went with it
+    active = deps.alerts.active_for_device(device.id)
+    for value, _recorded_at, _seq in event.readings:
+        for _ in range(WRITE_ATTEMPTS):
+            if _apply(deps, device, value, active):
+                break
+            # The API (ack) or the state machine (escalation) got there first: re-read and redo.
+            active = deps.alerts.active_for_device(device.id)
+        else:
+            raise RuntimeError(f"alerts of device {device.id} kept changing")
+
+
+def _apply(deps: Dependencies, device, value: float, active: list) -> bool:
+    """Write the transitions of one reading; False on a lost race (active is then stale)."""
+    for t in evaluate_reading(device, value, active, deps.clock()):
+        if t.change == "opened":
+            if not deps.alerts.open(t.alert, device.escalation_after_seconds):
+                return False
+            active.append(t.alert)
+            continue
+        before = next(a for a in active if a.id == t.alert.id)
+        if not deps.alerts.save(before, t.alert):
+            return False
+        active.remove(before)
+        if t.change == "updated":
+            active.append(t.alert)
+    return True
+
+
+def alert_changed(deps: Dependencies, event: AlertChanged) -> None:
+    """Push the change to the owner's connections and start or stop the escalation workflow."""
+    old, new = event.old, event.new
+    if new is None:
+        if old is not None:
+            deps.workflow.stop(old.id)
+        return
+    pushed = []
+    if old is None:
+        pushed.append("alert.opened")
+        if new.status == "open":
+            deps.workflow.start(new.id, event.escalation_after_seconds)
+    else:
+        if new.level > old.level:
+            pushed.append("alert.escalated")
+        if new.status != old.status and new.status in ("acknowledged", "resolved"):
+            pushed.append(f"alert.{new.status}")
+            deps.workflow.stop(new.id)
+    for event_type in pushed:
+        push(deps, new.owner_id, push_message(event_type, new, deps.clock()))
+
+
+def push(deps: Dependencies, user_id: str, message: dict) -> None:
+    """At-most-once delivery to the connections open now; gone ones are forgotten."""
+    data = json.dumps(message).encode("utf-8")
+    for connection in deps.connections.for_user(user_id):
+        try:
+            deps.poster.post(connection, data)
+        except ConnectionGone:
+            deps.connections.remove(connection.connection_id)
+        except Exception:  # one broken connection must not block the stream
+            log.exception("push to %s failed", connection.connection_id)
+
+
+def device_deleted(deps: Dependencies, event: DeviceDeleted) -> None:
+    """Purge what the API already hides: readings, pending batches, stray alerts."""
+    deps.readings.delete_all(event.device_id)
+    deps.alerts.delete_for_device(event.owner_id, event.device_id)
+
+
+HANDLERS = {ReadingsAccepted: readings_accepted, AlertChanged: alert_changed, DeviceDeleted: device_deleted}
+
+
+def handle(deps: Dependencies, events: list) -> None:
+    """Handle stream events in order."""
+    for event in events:
+        HANDLERS[type(event)](deps, event)
+

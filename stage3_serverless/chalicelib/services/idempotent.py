@@ -1,0 +1,33 @@
+"""Idempotency-Key handling around a POST: replay the first response, refuse a different body."""
+
+from typing import Callable
+
+from homesense_core.idempotency import HEADER, fingerprint, validate_key
+from homesense_core.problems import Conflict, FieldError, ValidationFailed
+
+from ..container import Dependencies
+from ..ports import StoredResponse
+
+
+def run(deps: Dependencies, user_id: str, key: str | None, method: str, path: str, body: dict,
+        action: Callable[[], StoredResponse]) -> StoredResponse:
+    """action() once per (user, key, body) within 24 h; without a key, just action()."""
+    if key is None:
+        return action()
+    validate_key(key)
+    digest = fingerprint(method, path, body)
+    held = deps.idempotency.claim(user_id, key, digest, deps.clock())
+    if held is not None:
+        if held.fingerprint != digest:
+            raise ValidationFailed([FieldError(HEADER, "was used with a different request")])
+        if held.response is None:
+            raise Conflict("A request with this Idempotency-Key is still in progress.")
+        return held.response
+    try:
+        response = action()
+    except Exception:
+        # A failed request stores nothing, so the client may retry with the same key.
+        deps.idempotency.release(user_id, key)
+        raise
+    deps.idempotency.complete(user_id, key, response)
+    return response

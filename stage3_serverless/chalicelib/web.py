@@ -1,0 +1,115 @@
+"""The HTTP edge: problem+json for every error, CORS, X-Request-Id, and the caller's identity."""
+
+import functools
+import json
+import logging
+
+from chalice import Chalice, Response
+
+from homesense_core.bodies import decode_json_body
+from homesense_core.http import REQUEST_ID_HEADER, cors_headers, request_id_from
+from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, MethodNotAllowed,
+                                     ProblemError, Unauthorized, problem_dict, slug_for_status)
+
+from . import container
+
+log = logging.getLogger("homesense")
+log.setLevel(logging.INFO)
+
+# Routes that take a body accept any media type, so decode_json_body answers 413/415/400 itself.
+ANY_CONTENT = ["*/*"]
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def problem_response(exc: ProblemError) -> Response:
+    """The problem+json response of a ProblemError."""
+    return Response(body=exc.to_dict(), status_code=exc.status,
+                    headers={"Content-Type": PROBLEM_CONTENT_TYPE, **exc.headers})
+
+
+def handles_problems(view):
+    """Turn ProblemError into its response and anything else into a logged 500."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except ProblemError as exc:
+            return problem_response(exc)
+        except Exception:
+            log.exception("unhandled error")
+            return problem_response(InternalError())
+    return wrapper
+
+
+def json_body(request) -> dict:
+    """The request body as a JSON object, or the contract's 413/415/400/422."""
+    return decode_json_body(request.raw_body or b"", request.headers.get("content-type"))
+
+
+def query(request) -> dict:
+    """Query parameters, one (the last) value each."""
+    params = request.query_params or {}
+    return {k: params[k] for k in params}
+
+
+def caller(request) -> tuple[str, str]:
+    """(user id, username) put in the request context by the jwt_auth authorizer."""
+    context = (request.context or {}).get("authorizer") or {}
+    if not context.get("user_id"):
+        raise Unauthorized()  # only reachable if a route lost its authorizer
+    return context["user_id"], context.get("username", "")
+
+
+def _as_problem(response: Response) -> Response:
+    """Chalice's own error bodies (405, 415, 500, ...) rewritten as problem+json."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
+    headers["Content-Type"] = PROBLEM_CONTENT_TYPE
+    return Response(body=problem_dict(slug_for_status(response.status_code)),
+                    status_code=response.status_code, headers=headers)
+
+
+def edge(event, get_response):
+    """HTTP middleware: request id, CORS headers and problem+json on every response."""
+    request_id = request_id_from(event.headers.get("x-request-id"))
+    try:
+        response = get_response(event)
+    except Exception:
+        log.exception("unhandled error")
+        response = problem_response(InternalError())
+    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    if response.status_code >= 400 and not content_type.startswith(PROBLEM_CONTENT_TYPE):
+        response = _as_problem(response)
+    try:
+        origins = list(container.get().settings.cors_origins)
+    except Exception:  # CORS must not depend on a working configuration
+        origins = ["*"]
+    preflight = event.method == "OPTIONS"
+    response.headers.update(cors_headers(event.headers.get("origin"), origins, preflight=preflight))
+    response.headers[REQUEST_ID_HEADER] = request_id
+    log.info(json.dumps({"request_id": request_id, "method": event.method, "path": event.path,
+                         "status": response.status_code}))
+    return response
+
+
+def _preflight(**_params):
+    return Response(body="", status_code=204)
+
+
+def _not_allowed(allowed):
+    @handles_problems
+    def view(**_params):
+        raise MethodNotAllowed(allow=allowed)
+    return view
+
+
+def complete_routes(app: Chalice) -> None:
+    """Every path answers OPTIONS (preflight, no auth) and 405 for its other methods."""
+    for index, (path, methods) in enumerate(sorted(app.routes.items())):
+        present = [m for m in ALL_METHODS if m in methods]
+        allowed = present + ["OPTIONS"]
+        if "OPTIONS" not in methods:
+            app.route(path, methods=["OPTIONS"], name=f"preflight_{index}")(_preflight)
+        others = [m for m in ALL_METHODS if m not in methods]
+        if others:
+            app.route(path, methods=others, content_types=ANY_CONTENT,
+                      name=f"method_not_allowed_{index}")(_not_allowed(allowed))

@@ -1,0 +1,1 @@
+"""Packaging and deployment of the stage 3 Chalice app (local ministack and AWS)."""

@@ -1,0 +1,173 @@
+"""`python -m stage3_serverless.local up`: the packaged template deployed onto a local ministack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
+from stage3_serverless.infra.localize import localize
+from stage3_serverless.infra.ministack_process import Ministack
+from stage3_serverless.infra.packaging import DEFAULT_BUILD_DIR, PROJECT_DIR, Package, build_package
+
+READY_PREFIX = "HOMESENSE_READY "
+
+
+def log(message: str) -> None:
+    """Progress goes to stderr; stdout carries only the ready line."""
+    print(f"[stage3] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """Everything the local launcher reads from its arguments and environment."""
+
+    host: str
+    port: int
+    data_dir: Path
+    project_dir: Path
+    build_dir: Path
+    chalice_stage: str
+    stack_name: str
+    code_bucket: str
+    signing_key_parameter: str
+    rate_limit_rps: float
+    rate_limit_burst: int
+    cors_origins: str
+    health_timeout_s: float
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> "LocalSettings":
+        """Arguments plus the HOMESENSE_* variables of INTERFACES.md."""
+        rps = float(env.get("HOMESENSE_RATE_LIMIT_RPS", "1000"))
+        burst = int(env.get("HOMESENSE_RATE_LIMIT_BURST", "2000"))
+        if rps < 0 or burst < 0:
+            raise SystemExit("HOMESENSE_RATE_LIMIT_RPS/BURST must not be negative")
+        return cls(
+            host=args.host, port=args.port, data_dir=Path(args.data_dir).resolve(),
+            # Another Chalice project may be deployed with the same tooling (used while developing it).
+            project_dir=Path(env.get("HOMESENSE_STAGE3_PROJECT_DIR", str(PROJECT_DIR))).resolve(),
+            build_dir=Path(env.get("HOMESENSE_STAGE3_BUILD_DIR", str(DEFAULT_BUILD_DIR))).resolve(),
+            chalice_stage="local", stack_name="homesense-local", code_bucket="homesense-local-code",
+            signing_key_parameter="/homesense/local/signing-key",
+            rate_limit_rps=rps, rate_limit_burst=burst,
+            cors_origins=env.get("HOMESENSE_CORS_ORIGINS", "*") or "*",
+            health_timeout_s=float(env.get("HOMESENSE_STAGE3_HEALTH_TIMEOUT", "90")),
+        )
+
+    def parameters(self) -> dict[str, str]:
+        """The stack parameters; the same names take the production values in deploy_aws."""
+        return {"RateLimitRps": f"{self.rate_limit_rps:g}", "RateLimitBurst": str(self.rate_limit_burst),
+                "CorsOrigins": self.cors_origins, "SigningKeyParameterName": self.signing_key_parameter}
+
+
+def lint(package: Package) -> None:
+    """cfn-lint the packaged (unmodified) template once per package."""
+    marker = package.directory / ".cfn-lint-ok"
+    if marker.exists():
+        return
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(cfn_lint), str(package.template_path)], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"cfn-lint failed on {package.template_path}:\n{result.stdout}{result.stderr}")
+    marker.write_text("ok\n")
+
+
+def deploy(settings: LocalSettings, stack: Ministack, package: Package) -> dict[str, str]:
+    """Upload the code, deploy the localized template, create the key; returns the URLs."""
+    s3 = stack.client("s3")
+    try:
+        s3.create_bucket(Bucket=settings.code_bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    code_key = f"{package.source_hash[:16]}/deployment.zip"
+    s3.upload_file(str(package.zip_path), settings.code_bucket, code_key)
+    ensure_signing_key(stack.client("ssm"), settings.signing_key_parameter, log)
+    template = localize(package.template(), code_bucket=settings.code_bucket, code_key=code_key,
+                        endpoint_url=stack.endpoint_url)
+    # Like on AWS, a template over 51,200 bytes must come from S3.
+    template_key = f"{package.source_hash[:16]}/template.json"
+    s3.put_object(Bucket=settings.code_bucket, Key=template_key, Body=json.dumps(template).encode())
+    outputs = deploy_stack(stack.client("cloudformation"), settings.stack_name,
+                           template_url=f"{stack.endpoint_url}/{settings.code_bucket}/{template_key}",
+                           parameters=settings.parameters(), log=log)
+    prefix = f"{stack.endpoint_url}/_aws/execute-api"
+    ws_prefix = prefix.replace("http://", "ws://", 1)
+    return {"base_url": f"{prefix}/{outputs['RestAPIId']}/api",
+            "ws_url": f"{ws_prefix}/{outputs['WebsocketAPIId']}/api"}
+
+
+def wait_healthy(base_url: str, timeout_s: float) -> None:
+    """GET /health through the local API Gateway until it answers 200 (first call is a cold start)."""
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/health", timeout=30) as resp:
+                if resp.status == 200:
+                    return
+                last = f"HTTP {resp.status}"
+        except urllib.error.HTTPError as exc:
+            last = f"HTTP {exc.code}: {exc.read()[:300]!r}"
+        except (urllib.error.URLError, OSError) as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise RuntimeError(f"GET {base_url}/health did not answer 200 within {timeout_s:.0f} s ({last})")
+
+
+def up(settings: LocalSettings) -> int:
+    """Start, deploy, announce, then serve until SIGTERM/SIGINT."""
+    started = time.monotonic()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Ministack(settings.host, settings.port, settings.data_dir)
+    try:
+        package = build_package(settings.chalice_stage, settings.build_dir, settings.project_dir, log=log)
+        log(f"package {'reused' if package.reused else 'built'}: {package.directory}")
+        lint(package)
+        stack.start()
+        log(f"ministack up on {stack.endpoint_url} (pid {stack.process.pid})")
+        urls = deploy(settings, stack, package)
+        wait_healthy(urls["base_url"], settings.health_timeout_s)
+        log(f"ready in {time.monotonic() - started:.1f} s")
+        print(READY_PREFIX + json.dumps(urls), flush=True)
+        while not stop.wait(1.0):
+            if stack.process.poll() is not None:
+                log(f"ministack exited with {stack.process.returncode}; see {stack.log_path}")
+                return 1
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the launcher reports any failure and exits non-zero
+        text = str(exc)
+        log(f"failed: {text[:3000]}{' ...' if len(text) > 3000 else ''}")
+        return 1
+    finally:
+        stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point (launcher protocol of docs/dev/INTERFACES.md)."""
+    parser = argparse.ArgumentParser(prog="python -m stage3_serverless.local")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_cmd = sub.add_parser("up", help="package, deploy to a local ministack and serve")
+    up_cmd.add_argument("--host", default="127.0.0.1")
+    up_cmd.add_argument("--port", type=int, default=8000)
+    up_cmd.add_argument("--data-dir", default="var/stage3")
+    args = parser.parse_args(argv)
+    return up(LocalSettings.from_args(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Against a real local deploy: API Gateway in front, the escalation state machine, clean shutdown.
+
+Tests run in file order: the escalation tests switch the stream handler off, the last one stops the stage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from homesense_core.ids import new_id
+
+pytestmark = pytest.mark.slow
+RFC3339_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def _get(url: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_health_answers_through_the_local_api_gateway(local_stage):
+    assert "/_aws/execute-api/" in local_stage.base_url and local_stage.ws_url.startswith("ws://")
+    status, _, body = _get(f"{local_stage.base_url}/health")
+    assert status == 200 and json.loads(body)["stage"] == "serverless"
+
+
+def test_authorizer_refusal_is_rendered_by_the_gateway_response(local_stage):
+    status, headers, body = _get(f"{local_stage.base_url}/me", {"X-Request-Id": "it-401"})
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert status == 401
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["www-authenticate"] == "Bearer"
+    assert headers["access-control-allow-origin"] == "*"
+    assert json.loads(body)["type"] == "/problems/unauthorized"
+
+
+@pytest.fixture(scope="module")
+def escalation(local_stage):
+    """Table and state machine of the deploy, with the app's stream handler switched off.
+
+    The app starts its own execution for every opened alert; these tests drive the state
+    machine alone, so the items they write must not reach the app.
+    """
+    lam = local_stage.client("lambda")
+    for fn in lam.list_functions()["Functions"]:
+        if "OnTableChange" in fn["FunctionName"]:
+            for mapping in lam.list_event_source_mappings(FunctionName=fn["FunctionName"])["EventSourceMappings"]:
+                lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+    outputs = local_stage.outputs()
+    return local_stage.client("dynamodb"), local_stage.client("stepfunctions"), outputs
+
+
+def _open_alert(ddb, table: str) -> tuple[str, dict]:
+    alert_id = new_id()
+    key = {"PK": {"S": f"ALERT#{alert_id}"}, "SK": {"S": "ALERT"}}
+    ddb.put_item(TableName=table, Item={**key, "status": {"S": "open"}, "level": {"N": "1"},
+                                        "escalation_after_seconds": {"N": "1"},
+                                        "opened_at": {"S": "2026-01-01T00:00:00.000Z"}})
+    return alert_id, key
+
+
+def _start(sfn, arn: str, alert_id: str) -> str:
+    execution = sfn.start_execution(stateMachineArn=arn, name=alert_id, input=json.dumps(
+        {"alert_id": alert_id, "pk": f"ALERT#{alert_id}", "sk": "ALERT", "wait_seconds": 1}))
+    return execution["executionArn"]
+
+
+def _finished(sfn, execution_arn: str, timeout_s: float = 20) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = sfn.describe_execution(executionArn=execution_arn)["status"]
+        if status != "RUNNING":
+            return status
+        time.sleep(0.25)
+    raise AssertionError(f"execution still running after {timeout_s} s")
+
+
+def test_open_alert_escalates_twice_then_the_workflow_ends(escalation):
+    ddb, sfn, outputs = escalation
+    alert_id, key = _open_alert(ddb, outputs["TableName"])
+    started = time.monotonic()
+    execution = _start(sfn, outputs["EscalationStateMachineArn"], alert_id)
+    assert _finished(sfn, execution) == "SUCCEEDED"
+    item = ddb.get_item(TableName=outputs["TableName"], Key=key, ConsistentRead=True)["Item"]
+    assert item["level"] == {"N": "3"}
+    assert RFC3339_MS_Z.match(item["escalated_at"]["S"]) and item["updated_at"] == item["escalated_at"]
+    # Two waits of one second each, and no third one once level 3 is reached.
+    assert 2 <= time.monotonic() - started < 10
+
+
+def test_acknowledging_stops_the_escalation(escalation):
+    ddb, sfn, outputs = escalation
+    table = outputs["TableName"]
+    alert_id, key = _open_alert(ddb, table)
+    execution = _start(sfn, outputs["EscalationStateMachineArn"], alert_id)
+    deadline = time.monotonic() + 10
+    while ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]["level"] != {"N": "2"}:
+        assert time.monotonic() < deadline, "first escalation did not happen"
+        time.sleep(0.1)
+    ddb.update_item(TableName=table, Key=key, UpdateExpression="SET #s = :ack",
+                    ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={":ack": {"S": "acknowledged"}})
+    assert _finished(sfn, execution) == "SUCCEEDED"
+    item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    assert item["level"] == {"N": "2"} and item["status"] == {"S": "acknowledged"}
+
+
+def test_a_missing_alert_ends_the_workflow_without_writing(escalation):
+    ddb, sfn, outputs = escalation
+    alert_id = new_id()
+    assert _finished(sfn, _start(sfn, outputs["EscalationStateMachineArn"], alert_id)) == "SUCCEEDED"
+    key = {"PK": {"S": f"ALERT#{alert_id}"}, "SK": {"S": "ALERT"}}
+    assert "Item" not in ddb.get_item(TableName=outputs["TableName"], Key=key)
+
+
+def test_sigterm_stops_the_stage_and_ministack(local_stage):
+    ministack_pid = int(next((local_stage.data_dir / "tmp").glob("ministack-*.pid")).read_text())
+    local_stage.process.send_signal(signal.SIGTERM)
+    assert local_stage.process.wait(30) == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{ministack_pid}/stat") as stat:
+                if stat.read().split()[2] == "Z":
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError(f"ministack (pid {ministack_pid}) still running")
