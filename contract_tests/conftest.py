@@ -4,6 +4,7 @@ Every fixture is lazy: selecting only contract_tests/spec starts nothing.
 """
 from __future__ import annotations
 
+import atexit
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -96,6 +97,8 @@ def _default_ws_url(base_url: str) -> str:
 def pytest_configure(config):
     config._homesense = _Deployment(config)
     config._homesense_notes = []
+    # Belt and braces: a stage left running by an aborted session is still stopped by pid.
+    atexit.register(config._homesense.stop_all)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -146,6 +149,12 @@ def make_user(api):
 @pytest.fixture
 def user(make_user) -> User:
     return make_user()
+
+
+@pytest.fixture(scope="module")
+def shared_user(make_user) -> User:
+    """One user per module, for tests that only look at resources they create themselves."""
+    return make_user("shared")
 
 
 @pytest.fixture

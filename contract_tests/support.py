@@ -126,7 +126,7 @@ class Api:
         password = password or f"pw-{uuid.uuid4().hex}"
         r = self.post("/users", json={"username": username, "password": password})
         assert r.status_code == 201, describe(r)
-        return r.json()
+        return assert_json(r)
 
     def token(self, username: str, password: str, expires_in: int | None = None) -> str:
         body: dict[str, Any] = {"username": username, "password": password}
@@ -145,13 +145,13 @@ class Api:
         body = {"name": unique("dev"), "kind": "temperature", **fields}
         r = self.post("/devices", user=user, json=body)
         assert r.status_code == 201, describe(r)
-        return r.json()
+        return assert_json(r)
 
     def post_readings(self, user: User, device_id: str, values_or_items: list, **kw) -> requests.Response:
         items = [v if isinstance(v, dict) else {"value": v} for v in values_or_items]
         r = self.post(f"/devices/{device_id}/readings", user=user, json={"readings": items}, **kw)
         assert r.status_code == 202, describe(r)
-        assert r.json() == {"accepted": len(items)}, describe(r)
+        assert assert_json(r) == {"accepted": len(items)}, describe(r)
         return r
 
     def readings(self, user: User, device_id: str, **params) -> list[dict]:
@@ -164,7 +164,7 @@ class Api:
     def alert(self, user: User, alert_id: str) -> dict:
         r = self.get(f"/alerts/{alert_id}", user=user)
         assert r.status_code == 200, describe(r)
-        return r.json()
+        return assert_json(r)
 
     def collect(self, path: str, user: User, params: dict | None = None, max_pages: int = 200) -> list[dict]:
         params = dict(params or {})
@@ -172,7 +172,7 @@ class Api:
         for _ in range(max_pages):
             r = self.get(path, user=user, params=params)
             assert r.status_code == 200, describe(r)
-            page = r.json()
+            page = assert_json(r)
             assert set(page) == {"items", "next_cursor"}, page
             items.extend(page["items"])
             if page["next_cursor"] is None:
@@ -194,6 +194,13 @@ def describe(r: requests.Response) -> str:
     if len(body) > 800:
         body = body[:800] + "..."
     return f"{r.request.method} {r.request.url} -> {r.status_code} {r.headers.get('Content-Type')} {body}"
+
+
+def assert_json(r: requests.Response) -> Any:
+    """A success body: application/json (parameters allowed), parsed."""
+    ctype = r.headers.get("Content-Type", "")
+    assert ctype.split(";")[0].strip().lower() == "application/json", describe(r)
+    return r.json()
 
 
 def assert_problem(r: requests.Response, status: int, slug: str | None = None) -> dict:

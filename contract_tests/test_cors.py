@@ -8,6 +8,12 @@ ORIGIN = "https://app.example.test"
 REQUIRED_ALLOWED_HEADERS = {"authorization", "content-type", "idempotency-key", "x-request-id"}
 
 
+@pytest.fixture(scope="module")
+def user(shared_user):
+    """Every test here looks only at resources it creates itself: one user for the module."""
+    return shared_user
+
+
 def tokens(value):
     return {v.strip().lower() for v in (value or "").split(",") if v.strip()}
 

@@ -34,8 +34,8 @@ def test_create_keeps_every_given_field(api, user):
 
 
 @pytest.mark.parametrize("kind", ["temperature", "humidity", "co2", "power"])
-def test_every_kind_is_accepted(api, user, kind):
-    assert api.create_device(user, kind=kind)["kind"] == kind
+def test_every_kind_is_accepted(api, shared_user, kind):
+    assert api.create_device(shared_user, kind=kind)["kind"] == kind
 
 
 @pytest.mark.parametrize("field,value", [
@@ -43,8 +43,8 @@ def test_every_kind_is_accepted(api, user, kind):
     ("escalation_after_seconds", 1), ("escalation_after_seconds", 86400),
     ("low_threshold", -273.15), ("high_threshold", 1e6), ("low_threshold", 0),
 ])
-def test_values_at_the_bounds_are_accepted(api, user, field, value):
-    d = api.create_device(user, **{field: value})
+def test_values_at_the_bounds_are_accepted(api, shared_user, field, value):
+    d = api.create_device(shared_user, **{field: value})
     assert d[field] == value
 
 
@@ -61,26 +61,28 @@ CREATE_INVALID = [
 
 
 @pytest.mark.parametrize("field,value", CREATE_INVALID)
-def test_invalid_create_field_is_422_naming_it_and_creates_nothing(api, user, field, value):
+def test_invalid_create_field_is_422_naming_it_and_creates_nothing(api, shared_user, field, value):
     body = {"name": unique("dev"), "kind": "temperature", field: value}
-    r = api.post("/devices", user=user, json=body)
+    before = api.collect("/devices", shared_user)
+    r = api.post("/devices", user=shared_user, json=body)
     assert_validation(r, field)
-    assert api.collect("/devices", user) == []
+    assert api.collect("/devices", shared_user) == before
 
 
 @pytest.mark.parametrize("missing", ["name", "kind"])
-def test_missing_required_field_is_422(api, user, missing):
+def test_missing_required_field_is_422(api, shared_user, missing):
     body = {"name": unique("dev"), "kind": "temperature"}
     del body[missing]
-    assert_validation(api.post("/devices", user=user, json=body), missing)
+    assert_validation(api.post("/devices", user=shared_user, json=body), missing)
 
 
 @pytest.mark.parametrize("low,high", [(20, 10), (10, 10)])
-def test_create_with_low_not_below_high_is_422(api, user, low, high):
-    r = api.post("/devices", user=user, json={"name": "x", "kind": "temperature",
-                                              "low_threshold": low, "high_threshold": high})
+def test_create_with_low_not_below_high_is_422(api, shared_user, low, high):
+    before = api.collect("/devices", shared_user)
+    r = api.post("/devices", user=shared_user, json={"name": "x", "kind": "temperature",
+                                                     "low_threshold": low, "high_threshold": high})
     assert_problem(r, 422, "validation-error")
-    assert api.collect("/devices", user) == []
+    assert api.collect("/devices", shared_user) == before
 
 
 def test_patch_merges_and_leaves_other_fields(api, user):
@@ -94,17 +96,17 @@ def test_patch_merges_and_leaves_other_fields(api, user):
     assert api.get(f"/devices/{d['id']}", user=user).json() == p
 
 
-def test_patch_null_clears_a_threshold(api, user):
-    d = api.create_device(user, low_threshold=5, high_threshold=30)
-    r = api.patch(f"/devices/{d['id']}", user=user, json={"low_threshold": None})
+def test_patch_null_clears_a_threshold(api, shared_user):
+    d = api.create_device(shared_user, low_threshold=5, high_threshold=30)
+    r = api.patch(f"/devices/{d['id']}", user=shared_user, json={"low_threshold": None})
     assert r.status_code == 200, describe(r)
     assert r.json()["low_threshold"] is None and r.json()["high_threshold"] == 30
-    assert api.get(f"/devices/{d['id']}", user=user).json()["low_threshold"] is None
+    assert api.get(f"/devices/{d['id']}", user=shared_user).json()["low_threshold"] is None
 
 
-def test_empty_patch_changes_nothing(api, user):
-    d = api.create_device(user)
-    r = api.patch(f"/devices/{d['id']}", user=user, json={})
+def test_empty_patch_changes_nothing(api, shared_user):
+    d = api.create_device(shared_user)
+    r = api.patch(f"/devices/{d['id']}", user=shared_user, json={})
     assert r.status_code == 200, describe(r)
     assert r.json() == d
 
@@ -116,16 +118,16 @@ def test_empty_patch_changes_nothing(api, user):
     ({"low_threshold": 10, "high_threshold": 40}, {"low_threshold": 50}),
     ({"low_threshold": 10, "high_threshold": 40}, {"high_threshold": -5}),
 ], ids=["high-below-low", "high-equals-low", "low-equals-high", "low-above-high", "high-below-low-both-set"])
-def test_patch_checks_low_below_high_on_the_merged_device(api, user, initial, patch):
-    d = api.create_device(user, **initial)
-    r = api.patch(f"/devices/{d['id']}", user=user, json=patch)
+def test_patch_checks_low_below_high_on_the_merged_device(api, shared_user, initial, patch):
+    d = api.create_device(shared_user, **initial)
+    r = api.patch(f"/devices/{d['id']}", user=shared_user, json=patch)
     assert_problem(r, 422, "validation-error")
-    assert api.get(f"/devices/{d['id']}", user=user).json() == d
+    assert api.get(f"/devices/{d['id']}", user=shared_user).json() == d
 
 
-def test_patch_may_move_both_thresholds_at_once(api, user):
-    d = api.create_device(user, low_threshold=10, high_threshold=20)
-    r = api.patch(f"/devices/{d['id']}", user=user, json={"low_threshold": 30, "high_threshold": 40})
+def test_patch_may_move_both_thresholds_at_once(api, shared_user):
+    d = api.create_device(shared_user, low_threshold=10, high_threshold=20)
+    r = api.patch(f"/devices/{d['id']}", user=shared_user, json={"low_threshold": 30, "high_threshold": 40})
     assert r.status_code == 200, describe(r)
     assert (r.json()["low_threshold"], r.json()["high_threshold"]) == (30, 40)
 
@@ -140,11 +142,11 @@ PATCH_INVALID = [
 
 
 @pytest.mark.parametrize("field,value", PATCH_INVALID)
-def test_invalid_patch_is_422_naming_the_field_and_changes_nothing(api, user, field, value):
-    d = api.create_device(user)
-    r = api.patch(f"/devices/{d['id']}", user=user, json={"room": "changed", field: value})
+def test_invalid_patch_is_422_naming_the_field_and_changes_nothing(api, shared_user, field, value):
+    d = api.create_device(shared_user)
+    r = api.patch(f"/devices/{d['id']}", user=shared_user, json={"room": "changed", field: value})
     assert_validation(r, field)
-    assert api.get(f"/devices/{d['id']}", user=user).json() == d
+    assert api.get(f"/devices/{d['id']}", user=shared_user).json() == d
 
 
 def test_delete_is_204_then_the_device_is_gone_everywhere(api, user):
@@ -186,9 +188,9 @@ def test_delete_takes_the_devices_readings_and_alerts_with_it(api, user):
     assert [x["value"] for x in api.readings(user, other["id"])] == [3]
 
 
-def test_unknown_device_id_is_404_on_every_device_route(api, user):
+def test_unknown_device_id_is_404_on_every_device_route(api, shared_user):
     missing = "01" + "Z" * 24
     for method, path, body in [("GET", "", None), ("PATCH", "", {"room": "x"}), ("DELETE", "", None),
                                ("GET", "/readings", None), ("GET", "/readings/summary", None),
                                ("POST", "/readings", {"readings": [{"value": 1}]})]:
-        assert_problem(api.request(method, f"/devices/{missing}{path}", user=user, json=body), 404, "not-found")
+        assert_problem(api.request(method, f"/devices/{missing}{path}", user=shared_user, json=body), 404, "not-found")

@@ -52,34 +52,34 @@ def test_empty_list_has_null_cursor(api, user):
 
 @pytest.mark.parametrize("limit", [0, -1, 201, "ten", 1.5])
 @pytest.mark.parametrize("path", ["/devices", "/alerts"])
-def test_list_limit_out_of_1_to_200_is_422(api, user, path, limit):
-    assert_validation(api.get(path, user=user, params={"limit": limit}), "limit")
+def test_list_limit_out_of_1_to_200_is_422(api, shared_user, path, limit):
+    assert_validation(api.get(path, user=shared_user, params={"limit": limit}), "limit")
 
 
 @pytest.mark.parametrize("path", ["/devices", "/alerts"])
-def test_list_limit_bounds_are_accepted(api, user, path):
+def test_list_limit_bounds_are_accepted(api, shared_user, path):
     for limit in (1, 200):
-        r = api.get(path, user=user, params={"limit": limit})
+        r = api.get(path, user=shared_user, params={"limit": limit})
         assert r.status_code == 200, describe(r)
 
 
 @pytest.fixture
-def device_with_readings(api, user):
+def device_with_readings(api, shared_user):
     """A device with 10 readings: 7 at distinct times, 3 sharing one time; values all distinct."""
-    d = api.create_device(user)
+    d = api.create_device(shared_user)
     base = now_utc() - timedelta(hours=1)
     items = [{"value": float(i), "recorded_at": fmt_ts(base + timedelta(seconds=i))} for i in range(7)]
     tie = fmt_ts(base + timedelta(seconds=3, milliseconds=500))
     items += [{"value": 100.0 + i, "recorded_at": tie} for i in range(3)]
     # Posted out of order on purpose: the API orders by recorded_at, not by arrival.
-    api.post_readings(user, d["id"], items[::-1])
+    api.post_readings(shared_user, d["id"], items[::-1])
     return d, items
 
 
 @pytest.mark.parametrize("limit", [1, 2, 4])
-def test_readings_pages_ascending_hold_every_reading_once(api, user, device_with_readings, limit):
+def test_readings_pages_ascending_hold_every_reading_once(api, shared_user, device_with_readings, limit):
     d, items = device_with_readings
-    got = [x for p in pages(api, f"/devices/{d['id']}/readings", user, {"limit": limit}) for x in p]
+    got = [x for p in pages(api, f"/devices/{d['id']}/readings", shared_user, {"limit": limit}) for x in p]
     assert len(got) == len(items)
     assert sorted(x["value"] for x in got) == sorted(x["value"] for x in items)
     times = [x["recorded_at"] for x in got]
@@ -87,42 +87,42 @@ def test_readings_pages_ascending_hold_every_reading_once(api, user, device_with
 
 
 @pytest.mark.parametrize("limit", [1, 3])
-def test_readings_pages_descending_hold_every_reading_once(api, user, device_with_readings, limit):
+def test_readings_pages_descending_hold_every_reading_once(api, shared_user, device_with_readings, limit):
     d, items = device_with_readings
-    asc = [x for p in pages(api, f"/devices/{d['id']}/readings", user, {"limit": 100}) for x in p]
-    desc = [x for p in pages(api, f"/devices/{d['id']}/readings", user, {"limit": limit, "order": "desc"})
+    asc = [x for p in pages(api, f"/devices/{d['id']}/readings", shared_user, {"limit": 100}) for x in p]
+    desc = [x for p in pages(api, f"/devices/{d['id']}/readings", shared_user, {"limit": limit, "order": "desc"})
             for x in p]
     assert len(desc) == len(items)
     assert desc == asc[::-1]
 
 
-def test_readings_default_limit_is_100_and_max_is_1000(api, user):
-    d = api.create_device(user)
-    api.post_readings(user, d["id"], [float(i) for i in range(101)])
-    r = api.get(f"/devices/{d['id']}/readings", user=user)
+def test_readings_default_limit_is_100_and_max_is_1000(api, shared_user):
+    d = api.create_device(shared_user)
+    api.post_readings(shared_user, d["id"], [float(i) for i in range(101)])
+    r = api.get(f"/devices/{d['id']}/readings", user=shared_user)
     assert r.status_code == 200, describe(r)
     assert len(r.json()["items"]) == 100 and r.json()["next_cursor"]
-    r = api.get(f"/devices/{d['id']}/readings", user=user, params={"limit": 1000})
+    r = api.get(f"/devices/{d['id']}/readings", user=shared_user, params={"limit": 1000})
     assert r.status_code == 200, describe(r)
     assert len(r.json()["items"]) == 101 and r.json()["next_cursor"] is None
 
 
 @pytest.mark.parametrize("limit", [0, 1001, "x"])
-def test_readings_limit_out_of_1_to_1000_is_422(api, user, limit):
-    d = api.create_device(user)
-    assert_validation(api.get(f"/devices/{d['id']}/readings", user=user, params={"limit": limit}), "limit")
+def test_readings_limit_out_of_1_to_1000_is_422(api, shared_user, limit):
+    d = api.create_device(shared_user)
+    assert_validation(api.get(f"/devices/{d['id']}/readings", user=shared_user, params={"limit": limit}), "limit")
 
 
-def test_readings_bad_order_is_422(api, user):
-    d = api.create_device(user)
-    assert_validation(api.get(f"/devices/{d['id']}/readings", user=user, params={"order": "random"}), "order")
+def test_readings_bad_order_is_422(api, shared_user):
+    d = api.create_device(shared_user)
+    assert_validation(api.get(f"/devices/{d['id']}/readings", user=shared_user, params={"order": "random"}), "order")
 
 
 @pytest.mark.parametrize("cursor", ["not-a-cursor", "!!!", "eyJmb28iOiAxfQ"])
-def test_bad_cursor_is_422_on_every_list(api, user, cursor):
-    d = api.create_device(user)
+def test_bad_cursor_is_422_on_every_list(api, shared_user, cursor):
+    d = api.create_device(shared_user)
     for path in ("/devices", "/alerts", f"/devices/{d['id']}/readings"):
-        assert_validation(api.get(path, user=user, params={"cursor": cursor}), "cursor")
+        assert_validation(api.get(path, user=shared_user, params={"cursor": cursor}), "cursor")
 
 
 @pytest.mark.timeout(120)

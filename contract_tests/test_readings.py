@@ -11,6 +11,12 @@ from contract_tests.support import (assert_problem, assert_validation, describe,
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.fixture(scope="module")
+def user(shared_user):
+    """Every test here looks only at resources it creates itself: one user for the module."""
+    return shared_user
+
+
 @pytest.fixture
 def device(api, user):
     return api.create_device(user)

@@ -8,6 +8,12 @@ from contract_tests.support import REQUEST_ID_RE, describe
 pytestmark = pytest.mark.timeout(60)
 
 
+@pytest.fixture(scope="module")
+def user(shared_user):
+    """Every test here looks only at resources it creates itself: one user for the module."""
+    return shared_user
+
+
 def calls(api, user, headers):
     """One response of each family: success, 401, 404 (route and id), 422, 400, 405, preflight."""
     return {

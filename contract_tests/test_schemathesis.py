@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -113,6 +114,9 @@ class Targets:
         elif path.startswith("/alerts/{id}"):
             alert = self.resolved_alert if n % 3 == 2 else self.open_alert
             case.path_parameters["id"] = alert["id"]
+        if case.headers is not None and isinstance(case.headers.get("Idempotency-Key"), str):
+            # Deterministic generation reuses keys across different bodies, which is only ever 422.
+            case.headers["Idempotency-Key"] = f"st-{uuid.uuid4().hex}"
         if isinstance(case.query, dict):
             if "cursor" in case.query and label in self.cursors and n % 2 == 0:
                 case.query["cursor"] = self.cursors[label]

@@ -1,8 +1,8 @@
 """Gunicorn as the production WSGI server: one worker process, many threads, our hooks."""
 from __future__ import annotations
 
+import faulthandler
 import json
-import logging
 import os
 import signal
 import sys
@@ -13,22 +13,10 @@ import urllib.request
 
 from gunicorn.app.base import BaseApplication
 
+from stage1_monolith.logs import configure_logging
 from stage1_monolith.settings import Settings
 
 READY_PREFIX = "HOMESENSE_READY"
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s rid=%(request_id)s %(message)s"
-
-
-def configure_logging(level: str) -> None:
-    """Log lines to stderr, each carrying the request id."""
-    from stage1_monolith.web.middleware import RequestIdFilter
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.addFilter(RequestIdFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
 
 
 def ready_line(settings: Settings) -> str:
@@ -97,6 +85,8 @@ class MonolithServer(BaseApplication):
         from stage1_monolith.warmup import WarmingApp
 
         configure_logging(self.settings.log_level)
+        # `kill -USR2 <worker pid>` dumps every thread's stack to stderr: how a hang gets diagnosed.
+        faulthandler.register(signal.SIGUSR2, all_threads=True)
         limiter = TokenBucket(self.settings.rate_limit_rps, self.settings.rate_limit_burst)
         self.front = WarmingApp(lambda: self._build(limiter), limiter, list(self.settings.cors_origins),
                                 on_failure=_stop_master)

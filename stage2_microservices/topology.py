@@ -45,7 +45,7 @@ SERVICES: tuple[Service, ...] = (
     Service("devices", 8002, "devices", ("postgres", "nats")),
     Service("telemetry", 8003, "telemetry", ("postgres", "nats", "devices")),
     Service("alerts", 8004, "alerts", ("postgres", "nats", "devices")),
-    Service("notifier", 8005, None, ("nats", "alerts")),
+    Service("notifier", 8005, None, ("nats", "identity")),
 )
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
 DATABASES = tuple(s.database for s in SERVICES if s.database)

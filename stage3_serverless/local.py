@@ -19,9 +19,14 @@ from typing import Mapping
 from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
 from stage3_serverless.infra.localize import localize
 from stage3_serverless.infra.ministack_process import Ministack
-from stage3_serverless.infra.packaging import DEFAULT_BUILD_DIR, PROJECT_DIR, Package, build_package
+from stage3_serverless.infra.packaging import (DEFAULT_BUILD_DIR, PROJECT_DIR, Package, build_package,
+                                              cfn_lint_command)
 
 READY_PREFIX = "HOMESENSE_READY "
+
+
+class Interrupted(BaseException):
+    """SIGTERM/SIGINT arrived while starting (a BaseException, so no library swallows it)."""
 
 
 def log(message: str) -> None:
@@ -77,8 +82,8 @@ def lint(package: Package) -> None:
     marker = package.directory / ".cfn-lint-ok"
     if marker.exists():
         return
-    cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run([str(cfn_lint), str(package.template_path)], capture_output=True, text=True)
+    cfn_lint = cfn_lint_command()
+    result = subprocess.run([cfn_lint, str(package.template_path)], capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"cfn-lint failed on {package.template_path}:\n{result.stdout}{result.stderr}")
     marker.write_text("ok\n")
@@ -130,8 +135,15 @@ def up(settings: LocalSettings) -> int:
     """Start, deploy, announce, then serve until SIGTERM/SIGINT."""
     started = time.monotonic()
     stop = threading.Event()
+    ready = threading.Event()
+
+    def on_signal(*_):
+        stop.set()
+        if not ready.is_set():
+            raise Interrupted()  # abort a long start (packaging, deploy) right away
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stack = Ministack(settings.host, settings.port, settings.data_dir)
     try:
@@ -144,10 +156,14 @@ def up(settings: LocalSettings) -> int:
         wait_healthy(urls["base_url"], settings.health_timeout_s)
         log(f"ready in {time.monotonic() - started:.1f} s")
         print(READY_PREFIX + json.dumps(urls), flush=True)
+        ready.set()
         while not stop.wait(1.0):
             if stack.process.poll() is not None:
                 log(f"ministack exited with {stack.process.returncode}; see {stack.log_path}")
                 return 1
+        return 0
+    except Interrupted:
+        log("stopped before ready")
         return 0
     except Exception as exc:  # noqa: BLE001 - the launcher reports any failure and exits non-zero
         text = str(exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, g, request
 
 from homesense_core.http import REQUEST_ID_HEADER, cors_headers, request_id_from
 from homesense_core.problems import RateLimited
@@ -12,14 +12,6 @@ from homesense_core.problems import RateLimited
 from stage1_monolith.web.deps import deps
 
 access_log = logging.getLogger("stage1_monolith.access")
-
-
-class RequestIdFilter(logging.Filter):
-    """Adds the current request id (or "-") to every log record."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
-        return True
 
 
 def install(app: Flask) -> None:

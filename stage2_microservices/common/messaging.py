@@ -53,6 +53,7 @@ class Bus:
         self.url, self.topology, self.client_name = url, topology, client_name
         self.nc = None
         self.js = None
+        self._push_subs = []
 
     async def connect(self, timeout: float = 10.0) -> None:
         """Connect (retrying until timeout, so start order does not matter) and ensure the streams."""
@@ -162,12 +163,19 @@ class Bus:
             except Exception:
                 log.exception("push handler failed")
 
-        await self.js.subscribe(self.topology.subject(f"{family}.>"), cb=on_message,
-                                ordered_consumer=True, deliver_policy=api.DeliverPolicy.NEW,
-                                stream=self.topology.stream(family))
+        sub = await self.js.subscribe(self.topology.subject(f"{family}.>"), cb=on_message,
+                                      ordered_consumer=True, deliver_policy=api.DeliverPolicy.NEW,
+                                      stream=self.topology.stream(family))
+        self._push_subs.append(sub)
 
     async def close(self) -> None:
         """Drain and close (idempotent)."""
+        for sub in self._push_subs:
+            try:
+                await sub.unsubscribe()
+            except Exception:  # already gone with the connection
+                pass
+        self._push_subs.clear()
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await asyncio.wait_for(self.nc.drain(), timeout=3)

@@ -117,6 +117,14 @@ def test_tampered_or_foreign_token_is_a_401_problem(gw, token):
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+def test_an_expired_token_is_refused_without_leeway(gw):
+    response = requests.post(f"{gw.service_url('identity')}/auth/token", timeout=5,
+                             params={"sub": "alice", "expires_in": 1})
+    expiring = response.json()["access_token"]
+    time.sleep(3.2)  # exp is whole seconds, plus the gateway's 1 s clock skew
+    _assert_problem(requests.get(gw.base_url + "/me", headers=_auth(expiring), timeout=5), 401, "unauthorized")
+
+
 def test_verified_subject_reaches_the_service_and_a_spoofed_user_header_does_not(gw, token):
     spoof = {"x-homesense-user-id": "mallory", "X-HomeSense-User-Id": "eve"}
     authed = requests.get(gw.base_url + "/me", headers={**_auth(token), **spoof}, timeout=5)

@@ -2,6 +2,7 @@
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 # Fail fast inside API Gateway's 29 s budget rather than retrying for minutes.
 _CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 3, "mode": "standard"})
@@ -26,3 +27,16 @@ class AwsClients:
                 kwargs["endpoint_url"] = endpoint_url
             self._clients[key] = session.client(service, **kwargs)
         return self._clients[key]
+
+
+# Errors that mean "AWS is overloaded or unreachable right now", not "our bug".
+_UNAVAILABLE_CODES = {"ProvisionedThroughputExceededException", "ThrottlingException",
+                      "RequestLimitExceeded", "ServiceUnavailable", "InternalServerError",
+                      "TransactionConflictException"}
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True for an outage or throttling: worth a 503 to a client, or a retry of a stream batch."""
+    if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError)):
+        return True
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _UNAVAILABLE_CODES

@@ -75,6 +75,7 @@ class MemoryReadings(ports.ReadingRepository):
     def __init__(self):
         self.items: list[Reading] = []
         self.events: list[tuple[Device, list[Reading]]] = []
+        self.evaluated: set[tuple[str, int]] = set()
 
     def add(self, device, readings: Sequence[Reading]):
         self.items.extend(readings)
@@ -101,6 +102,12 @@ class MemoryReadings(ports.ReadingRepository):
     def delete_all(self, device_id):
         self.items = [r for r in self.items if r.device_id != device_id]
         self.events = [e for e in self.events if e[0].id != device_id]
+
+    def batch_evaluated(self, device_id, first_seq):
+        return (device_id, first_seq) in self.evaluated
+
+    def mark_evaluated(self, device_id, first_seq):
+        self.evaluated.add((device_id, first_seq))
 
 
 class MemoryAlerts(ports.AlertRepository):
@@ -155,19 +162,20 @@ class MemoryIdempotency(ports.IdempotencyStore):
     """Idempotency records in a dict, expiring like the DynamoDB TTL would."""
 
     def __init__(self):
-        self.items: dict[tuple[str, str], tuple[ports.IdempotencyRecord, datetime]] = {}
+        self.items: dict[tuple[str, str], tuple[ports.IdempotencyRecord, datetime, datetime]] = {}
 
     def claim(self, user_id, key, fingerprint, now):
         held = self.items.get((user_id, key))
-        if held is not None and held[1] > now:
+        if held is not None and held[1] > now and (held[0].response is not None or held[2] > now):
             return held[0]
         expires = now + timedelta(seconds=IDEMPOTENCY_TTL_SECONDS)
-        self.items[(user_id, key)] = (ports.IdempotencyRecord(fingerprint, None), expires)
+        pending_until = now + timedelta(seconds=ports.PENDING_SECONDS)
+        self.items[(user_id, key)] = (ports.IdempotencyRecord(fingerprint, None), expires, pending_until)
         return None
 
     def complete(self, user_id, key, response):
-        record, expires = self.items[(user_id, key)]
-        self.items[(user_id, key)] = (replace(record, response=response), expires)
+        record, expires, pending_until = self.items[(user_id, key)]
+        self.items[(user_id, key)] = (replace(record, response=response), expires, pending_until)
 
     def release(self, user_id, key):
         self.items.pop((user_id, key), None)

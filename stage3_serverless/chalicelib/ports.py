@@ -9,6 +9,11 @@ from homesense_core.model import Alert, Device, Reading, User
 from homesense_core.tokens import SigningKey
 
 
+# A claimed Idempotency-Key whose request never finished is free again after this long
+# (longer than the API function's timeout).
+PENDING_SECONDS = 60
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     """The first response to a request made with an Idempotency-Key."""
@@ -98,6 +103,14 @@ class ReadingRepository(abc.ABC):
     @abc.abstractmethod
     def delete_all(self, device_id: str) -> None:
         """Forget every reading and pending event of a device."""
+
+    @abc.abstractmethod
+    def batch_evaluated(self, device_id: str, first_seq: int) -> bool:
+        """True once mark_evaluated was called for this batch."""
+
+    @abc.abstractmethod
+    def mark_evaluated(self, device_id: str, first_seq: int) -> None:
+        """Remember that the alert rule has seen this batch (a retried stream batch skips it)."""
 
 
 class AlertRepository(abc.ABC):

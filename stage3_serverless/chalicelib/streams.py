@@ -1,6 +1,7 @@
 """DynamoDB stream records of the table, as the few past-tense events the stage reacts to."""
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,6 +9,8 @@ from homesense_core.clock import parse_ts
 from homesense_core.model import Alert
 
 from .dynamo.items import alert_from, deserialize
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,5 +63,14 @@ def event_of(record: dict):
 
 
 def events_of(records: list[dict]) -> list:
-    """Events of a batch of records, in stream order."""
-    return [e for e in map(event_of, records) if e is not None]
+    """Events of a batch of records, in stream order; unreadable records are logged and skipped."""
+    events = []
+    for record in records:
+        try:
+            event = event_of(record)
+        except (KeyError, ValueError, TypeError):
+            log.exception("unreadable stream record %s", record.get("eventID"))
+            continue
+        if event is not None:
+            events.append(event)
+    return events

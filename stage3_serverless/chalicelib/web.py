@@ -9,14 +9,17 @@ from chalice import Chalice, Response
 from homesense_core.bodies import decode_json_body
 from homesense_core.http import REQUEST_ID_HEADER, cors_headers, request_id_from
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, MethodNotAllowed,
-                                     ProblemError, Unauthorized, problem_dict, slug_for_status)
+                                     ProblemError, ServiceUnavailable, Unauthorized, problem_dict,
+                                     slug_for_status)
 
 from . import container
+from .aws_clients import unavailable
 
 log = logging.getLogger("homesense")
 log.setLevel(logging.INFO)
 
-# Routes that take a body accept any media type, so decode_json_body answers 413/415/400 itself.
+# Every route accepts any media type: Chalice would answer 415 itself, before our code;
+# routes that take a body let decode_json_body answer 413/415/400.
 ANY_CONTENT = ["*/*"]
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -28,15 +31,17 @@ def problem_response(exc: ProblemError) -> Response:
 
 
 def handles_problems(view):
-    """Turn ProblemError into its response and anything else into a logged 500."""
+    """Turn ProblemError into its response, AWS outages into 503, anything else into a logged 500."""
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         try:
             return view(*args, **kwargs)
         except ProblemError as exc:
             return problem_response(exc)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error")
+            if unavailable(exc):
+                return problem_response(ServiceUnavailable(headers={"Retry-After": "1"}))
             return problem_response(InternalError())
     return wrapper
 
@@ -108,7 +113,7 @@ def complete_routes(app: Chalice) -> None:
         present = [m for m in ALL_METHODS if m in methods]
         allowed = present + ["OPTIONS"]
         if "OPTIONS" not in methods:
-            app.route(path, methods=["OPTIONS"], name=f"preflight_{index}")(_preflight)
+            app.route(path, methods=["OPTIONS"], content_types=ANY_CONTENT, name=f"preflight_{index}")(_preflight)
         others = [m for m in ALL_METHODS if m not in methods]
         if others:
             app.route(path, methods=others, content_types=ANY_CONTENT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -42,6 +43,8 @@ class Ministack:
     def start(self, timeout_s: float = 60) -> None:
         """Start ministack and wait until its health endpoint answers."""
         tmp = self.data_dir / "tmp"
+        # Scratch of an earlier run (state is not persisted, so nothing in it is still needed).
+        shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
@@ -50,8 +53,12 @@ class Ministack:
             "MINISTACK_REGION": REGION,
             # Its pid file and the Lambda workers' unpacked code live under TMPDIR.
             "TMPDIR": str(tmp),
-            "S3_DATA_DIR": str(self.data_dir / "s3"),
+            # State stays in memory: ministack 1.5.33 restores stream-mapping positions but not
+            # the stream records, so after a reload the stream handler would skip new records.
+            "PERSIST_STATE": "0",
             "STATE_DIR": str(self.data_dir / "state"),
+            "S3_PERSIST": "0",
+            "S3_DATA_DIR": str(self.data_dir / "s3"),
             "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
         }
         # Our own AWS settings must not leak into the emulator or the Lambdas it spawns.

@@ -129,12 +129,22 @@ def _stage_project(files: dict[str, Path], staging: Path) -> None:
         shutil.copy2(path, target)
 
 
-def _chalice_command() -> list[str]:
-    beside = Path(sys.executable).with_name("chalice")
-    found = str(beside) if beside.exists() else shutil.which("chalice")
+def _tool(name: str) -> str:
+    # Prefer the CLI installed beside this interpreter (the project's virtualenv).
+    beside = Path(sys.executable).with_name(name)
+    found = str(beside) if beside.exists() else shutil.which(name)
     if not found:
-        raise RuntimeError("the chalice CLI is not installed in this environment")
-    return [found]
+        raise RuntimeError(f"the {name} CLI is not installed in this environment")
+    return found
+
+
+def _chalice_command() -> list[str]:
+    return [_tool("chalice")]
+
+
+def cfn_lint_command() -> str:
+    """The cfn-lint executable that checks packaged templates."""
+    return _tool("cfn-lint")
 
 
 def build_package(stage: str = "local", build_dir: Path = DEFAULT_BUILD_DIR,

@@ -2,7 +2,10 @@
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from homesense_core.ids import is_valid_id
 from homesense_core.problems import ProblemError
+
+from stage2_microservices.common.web import USER_HEADER
 
 from .auth import JwksVerifier
 from .hub import Hub, WebSocketConnection
@@ -15,15 +18,21 @@ def build_router(service: NotifierService, hub: Hub, verifier: JwksVerifier) -> 
 
     @router.websocket("/ws")
     async def ws(websocket: WebSocket):
-        """Push channel; a bad or missing token is refused before the upgrade (403)."""
+        """Push channel; ?token= is verified here too; without it only the gateway's user header counts."""
+        token = websocket.query_params.get("token")
+        gateway_user = websocket.headers.get(USER_HEADER)
         try:
-            claims = await verifier.verify(websocket.query_params.get("token"))
+            if token is not None or not is_valid_id(gateway_user):
+                user_id = (await verifier.verify(token)).user_id
+            else:
+                # The gateway verified the token and (forward: false) removed it from the query.
+                user_id = gateway_user
         except ProblemError:
             await websocket.close(code=1008)  # before accept(): the server answers HTTP 403
             return
         await websocket.accept()
         conn = WebSocketConnection(websocket)
-        hub.add(claims.user_id, conn)
+        hub.add(user_id, conn)
         try:
             while True:
                 message = await websocket.receive()
@@ -35,6 +44,6 @@ def build_router(service: NotifierService, hub: Hub, verifier: JwksVerifier) -> 
         except WebSocketDisconnect:
             pass
         finally:
-            hub.remove(claims.user_id, conn)
+            hub.remove(user_id, conn)
 
     return router

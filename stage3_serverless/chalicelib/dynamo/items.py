@@ -4,7 +4,7 @@ from datetime import datetime
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from homesense_core.clock import format_ts, parse_ts
+from homesense_core.clock import UTC, format_ts, parse_ts, truncate_ms
 from homesense_core.model import Alert, Device, Reading, User
 
 _SER, _DESER = TypeSerializer(), TypeDeserializer()
@@ -77,7 +77,15 @@ def ts(value: datetime | None) -> str | None:
 
 
 def unts(value) -> datetime | None:
-    return None if value is None else parse_ts(value)
+    """Parse a stored timestamp; tolerant of what other writers (the state machine) produce."""
+    if value is None:
+        return None
+    try:
+        return parse_ts(value)
+    except ValueError:
+        # $$.State.EnteredTime may lack a zone on some emulators: it is UTC by definition.
+        parsed = datetime.fromisoformat(value)
+        return truncate_ms(parsed.replace(tzinfo=parsed.tzinfo or UTC).astimezone(UTC))
 
 
 def user_item(user: User) -> dict:

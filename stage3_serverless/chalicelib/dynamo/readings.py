@@ -4,11 +4,13 @@ import json
 import time
 from datetime import timedelta
 
+from botocore.exceptions import ClientError
+
 from homesense_core.clock import format_ts
 
 from .. import ports
 from . import items as it
-from .table import Table
+from .table import Table, condition_failed
 
 # The batch item only has to live until the stream handler has seen it.
 BATCH_EVENT_TTL = timedelta(days=1)
@@ -73,3 +75,18 @@ class DynamoReadings(ports.ReadingRepository):
             keys = [{"PK": i["PK"], "SK": i["SK"]} for i in self.table.query(
                 "PK = :pk AND begins_with(SK, :p)", {":pk": pk, ":p": prefix})]
             self.table.batch_write(deletes=keys)
+
+    def batch_evaluated(self, device_id, first_seq):
+        item = self.table.get(it.batch_key(device_id, first_seq))
+        return bool(item and item.get("evaluated"))
+
+    def mark_evaluated(self, device_id, first_seq):
+        # A MODIFY of the batch item, which the stream handler ignores (it only reacts to INSERT).
+        try:
+            self.table.client.update_item(
+                TableName=self.table.name, Key=it.serialize(it.batch_key(device_id, first_seq)),
+                UpdateExpression="SET evaluated = :t", ConditionExpression="attribute_exists(PK)",
+                ExpressionAttributeValues=it.serialize({":t": True}))
+        except ClientError as exc:
+            if not condition_failed(exc):  # purged with its device, or expired: nothing to mark
+                raise

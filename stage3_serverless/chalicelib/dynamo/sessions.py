@@ -7,6 +7,8 @@ from botocore.exceptions import ClientError
 
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
 
+from ..ports import PENDING_SECONDS
+
 from .. import ports
 from . import items as it
 from .table import Table, condition_failed
@@ -28,11 +30,14 @@ class DynamoIdempotency(ports.IdempotencyStore):
     def claim(self, user_id, key, fingerprint, now):
         epoch = int(now.timestamp())
         item = {**_idem_key(user_id, key), "type": "idempotency", "fingerprint": fingerprint,
-                "expires_at": epoch + IDEMPOTENCY_TTL_SECONDS}
+                "expires_at": epoch + IDEMPOTENCY_TTL_SECONDS, "pending_until": epoch + PENDING_SECONDS}
         for _ in range(3):
             try:
-                # TTL deletes lazily, so an expired record counts as free.
-                self.table.put(item, "attribute_not_exists(PK) OR expires_at <= :now", {":now": epoch})
+                # TTL deletes lazily, so an expired record counts as free; so does a claim whose
+                # request died (Lambda timeout) without completing or releasing it.
+                self.table.put(item, "attribute_not_exists(PK) OR expires_at <= :now OR "
+                               "(attribute_not_exists(#status) AND pending_until <= :now)",
+                               {":now": epoch}, {"#status": "status"})
                 return None
             except ClientError as exc:
                 if not condition_failed(exc):

@@ -39,13 +39,16 @@ class Table:
         out = self.client.get_item(TableName=self.name, Key=serialize(key), ConsistentRead=True)
         return deserialize(out["Item"]) if "Item" in out else None
 
-    def put(self, item: dict, condition: str | None = None, values: dict | None = None) -> None:
+    def put(self, item: dict, condition: str | None = None, values: dict | None = None,
+            names: dict | None = None) -> None:
         """PutItem, optionally conditional (ClientError when the condition fails)."""
         kwargs = {"TableName": self.name, "Item": serialize(item)}
         if condition:
             kwargs["ConditionExpression"] = condition
         if values:
             kwargs["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
         self.client.put_item(**kwargs)
 
     def transact(self, actions: list[dict]) -> None:

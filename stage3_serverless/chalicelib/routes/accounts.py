@@ -12,13 +12,13 @@ from .auth import jwt_auth
 bp = Blueprint(__name__)
 
 
-@bp.route("/health", methods=["GET"])
+@bp.route("/health", methods=["GET"], content_types=ANY_CONTENT)
 @handles_problems
 def health():
     return health_body("serverless")
 
 
-@bp.route("/.well-known/jwks.json", methods=["GET"])
+@bp.route("/.well-known/jwks.json", methods=["GET"], content_types=ANY_CONTENT)
 @handles_problems
 def jwks():
     return accounts.jwks(container.get())
@@ -37,7 +37,7 @@ def token():
     return accounts.issue_token(container.get(), json_body(bp.current_request))
 
 
-@bp.route("/me", methods=["GET"], authorizer=jwt_auth)
+@bp.route("/me", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def me():
     user_id, _ = caller(bp.current_request)

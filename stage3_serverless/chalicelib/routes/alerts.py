@@ -10,14 +10,14 @@ from .auth import jwt_auth
 bp = Blueprint(__name__)
 
 
-@bp.route("/alerts", methods=["GET"], authorizer=jwt_auth)
+@bp.route("/alerts", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def list_alerts():
     request = bp.current_request
     return alerts.list_page(container.get(), caller(request)[0], query(request))
 
 
-@bp.route("/alerts/{alert_id}", methods=["GET"], authorizer=jwt_auth)
+@bp.route("/alerts/{alert_id}", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def get_alert(alert_id):
     return alerts.get(container.get(), caller(bp.current_request)[0], alert_id)

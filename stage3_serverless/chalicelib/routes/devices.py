@@ -28,14 +28,14 @@ def create_device():
         lambda: devices.create(deps, user_id, body)))
 
 
-@bp.route("/devices", methods=["GET"], authorizer=jwt_auth)
+@bp.route("/devices", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def list_devices():
     request = bp.current_request
     return devices.list_page(container.get(), caller(request)[0], query(request))
 
 
-@bp.route("/devices/{device_id}", methods=["GET"], authorizer=jwt_auth)
+@bp.route("/devices/{device_id}", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def get_device(device_id):
     return devices.get(container.get(), caller(bp.current_request)[0], device_id)
@@ -48,7 +48,7 @@ def patch_device(device_id):
     return devices.patch(container.get(), caller(request)[0], device_id, json_body(request))
 
 
-@bp.route("/devices/{device_id}", methods=["DELETE"], authorizer=jwt_auth)
+@bp.route("/devices/{device_id}", methods=["DELETE"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def delete_device(device_id):
     devices.delete(container.get(), caller(bp.current_request)[0], device_id)

@@ -24,14 +24,14 @@ def post_readings(device_id):
         lambda: readings.accept(deps, user_id, device_id, body)))
 
 
-@bp.route("/devices/{device_id}/readings", methods=["GET"], authorizer=jwt_auth)
+@bp.route("/devices/{device_id}/readings", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def list_readings(device_id):
     request = bp.current_request
     return readings.page(container.get(), caller(request)[0], device_id, query(request))
 
 
-@bp.route("/devices/{device_id}/readings/summary", methods=["GET"], authorizer=jwt_auth)
+@bp.route("/devices/{device_id}/readings/summary", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def readings_summary(device_id):
     request = bp.current_request

@@ -6,6 +6,7 @@ import logging
 from homesense_core.alerts import evaluate_reading
 from homesense_core.events import push_message
 
+from ..aws_clients import unavailable
 from ..container import Dependencies
 from ..ports import ConnectionGone
 from ..streams import AlertChanged, DeviceDeleted, ReadingsAccepted
@@ -18,8 +19,11 @@ WRITE_ATTEMPTS = 5
 def readings_accepted(deps: Dependencies, event: ReadingsAccepted) -> None:
     """Apply the alert rule to each reading in order, writing every transition as it happens."""
     device = deps.devices.get(event.owner_id, event.device_id)
-    if device is None:
+    if device is None or not event.readings:
         return  # deleted since; its alerts went with it
+    first_seq = event.readings[0][2]
+    if deps.readings.batch_evaluated(device.id, first_seq):
+        return  # Lambda retried a stream batch that failed after this event was done
     active = deps.alerts.active_for_device(device.id)
     for value, _recorded_at, _seq in event.readings:
         for _ in range(WRITE_ATTEMPTS):
@@ -29,6 +33,7 @@ def readings_accepted(deps: Dependencies, event: ReadingsAccepted) -> None:
             active = deps.alerts.active_for_device(device.id)
         else:
             raise RuntimeError(f"alerts of device {device.id} kept changing")
+    deps.readings.mark_evaluated(device.id, first_seq)
 
 
 def _apply(deps: Dependencies, device, value: float, active: list) -> bool:
@@ -92,7 +97,13 @@ HANDLERS = {ReadingsAccepted: readings_accepted, AlertChanged: alert_changed, De
 
 
 def handle(deps: Dependencies, events: list) -> None:
-    """Handle stream events in order."""
+    """Handle stream events in order; only transient AWS errors fail (and so retry) the batch."""
     for event in events:
-        HANDLERS[type(event)](deps, event)
+        try:
+            HANDLERS[type(event)](deps, event)
+        except Exception as exc:
+            if unavailable(exc):
+                raise
+            # A poison event would block its shard for a day of retries; log it and go on.
+            log.exception("stream event %r dropped", event)
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from homesense_core.problems import PROBLEM_CONTENT_TYPE, PROBLEM_TYPES
 from stage3_serverless.infra.localize import localize
-from stage3_serverless.infra.packaging import PLACEHOLDER_STREAM_ARN, PROJECT_DIR
+from stage3_serverless.infra.packaging import PLACEHOLDER_STREAM_ARN, PROJECT_DIR, cfn_lint_command
 
 CONFIG = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
 # Chalice function name -> logical id in the packaged template.
@@ -37,8 +35,8 @@ def _as_list(value) -> list:
 
 
 def test_packaged_template_passes_cfn_lint(package):
-    cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run([str(cfn_lint), str(package.template_path)], capture_output=True, text=True)
+    cfn_lint = cfn_lint_command()
+    result = subprocess.run([cfn_lint, str(package.template_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -18,11 +18,20 @@ TEST_ENV = {
     "TABLE_STREAM_ARN": f"arn:aws:dynamodb:{REGION}:123456789012:table/homesense-unit/stream/x",
     "ESCALATION_STATE_MACHINE_ARN": "", "WEBSOCKET_ENDPOINT": "",
 }
-os.environ.update(TEST_ENV)
-for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-    os.environ.pop(name, None)
 
 from .support import Harness  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def test_environment():
+    """Fake credentials and our settings for these modules only; restored afterwards."""
+    saved = dict(os.environ)
+    os.environ.update(TEST_ENV)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):  # moto must see every call
+        os.environ.pop(name, None)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

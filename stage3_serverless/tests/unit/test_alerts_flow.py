@@ -147,3 +147,16 @@ def test_patching_the_period_reaches_the_active_alert_item(harness):
     item = harness.clients.get("dynamodb").get_item(
         TableName=harness.settings.table_name, Key={"PK": {"S": f"ALERT#{alert['id']}"}, "SK": {"S": "ALERT"}})
     assert item["Item"]["escalation_after_seconds"] == {"N": "5"}
+
+
+def test_a_retried_stream_batch_does_not_count_readings_twice(harness):
+    _, token = harness.user()
+    d = harness.device(token, low_threshold=10)
+    harness.request("POST", f"/devices/{d['id']}/readings", {"readings": [{"value": 1}, {"value": 2}]}, token)
+    records = harness.stream.read()
+    batch = [r for r in records if r["dynamodb"]["Keys"]["SK"]["S"].startswith("BATCH#")]
+    harness.stream.invoke({"Records": batch})
+    harness.stream.invoke({"Records": batch})  # Lambda retries after a later record failed
+    harness.stream.drain()
+    [alert] = harness.alerts(token)
+    assert (alert["reading_count"], alert["last_value"]) == (2, 2)

@@ -112,7 +112,7 @@ def test_failed_request_releases_the_idempotency_key(harness):
     key = {"Idempotency-Key": unique("key-")}
     bad = harness.request("POST", "/devices", {"name": "", "kind": "co2"}, token, headers=key)
     assert bad.status_code == 422
-    # The body did not validate before the key was claimed? Either way a good retry must work.
+    # The failed request stored no response under the key, so a corrected retry runs.
     good = harness.request("POST", "/devices", {"name": "A", "kind": "co2"}, token, headers=key)
     assert good.status_code == 201
 

@@ -84,3 +84,23 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(harness, monkeyp
     assert r.status_code == 500
     assert r.json_body["type"] == "/problems/internal-error"
     assert "secret" not in r.body.decode()
+
+
+def test_an_unreachable_table_is_a_503_problem(harness, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    def down(*_args):
+        raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+    monkeypatch.setattr(harness.deps.users, "get_by_username", down)
+    r = harness.request("POST", "/auth/token", {"username": "someone", "password": "x"})
+    assert r.status_code == 503
+    assert r.json_body["type"] == "/problems/service-unavailable"
+    assert r.headers["Retry-After"] == "1"
+
+
+def test_a_stray_content_type_on_a_bodiless_request_is_not_415(harness):
+    _, token = harness.user()
+    d = harness.device(token)
+    for method in ("GET", "DELETE"):
+        r = harness.request(method, f"/devices/{d['id']}", token=token, headers={"Content-Type": "text/plain"})
+        assert r.status_code in (200, 204), (method, r.body)

@@ -157,3 +157,15 @@ def test_alert_events_from_jetstream_are_pushed(nats_server, namespace):
         assert message["type"] == "alert.escalated" and message["sent_at"] <= format_ts(utcnow())
     finally:
         server.stop()
+
+
+def test_behind_the_gateway_the_verified_user_header_stands_in_for_a_stripped_token(served):
+    server, app = served
+
+    async def session():
+        url = server.url.replace("http", "ws") + "/ws"
+        async with websockets.connect(url, additional_headers={"x-homesense-user-id": "alice01"}) as ws:
+            await ws.send(json.dumps({"action": "ping"}))
+            return json.loads(await ws.recv())
+
+    assert asyncio.run(session()) == {"type": "pong"}

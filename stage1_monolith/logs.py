@@ -1,0 +1,28 @@
+"""Logging to stderr with the request id on every line."""
+from __future__ import annotations
+
+import logging
+import sys
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s rid=%(request_id)s %(message)s"
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds the current request id (or "-") to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = "-"
+        flask = sys.modules.get("flask")  # never import Flask from a log call: startup stays light
+        if flask is not None and flask.has_request_context():
+            record.request_id = flask.g.get("request_id", "-")
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Send every log line to stderr, each carrying the request id."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

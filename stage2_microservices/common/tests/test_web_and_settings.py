@@ -1,0 +1,83 @@
+"""HTTP edges (problem+json for every failure, request ids, CORS) and fail-fast settings."""
+
+import psycopg
+import pytest
+from fastapi import FastAPI
+from pydantic import ValidationError
+
+from homesense_core.problems import Conflict
+
+from stage2_microservices.common.settings import BaseServiceSettings, DatabaseSettings, NatsSettings
+from stage2_microservices.common.testing import AppClient
+from stage2_microservices.common.web import caller_id, install_edges, json_response, read_json
+
+
+@pytest.fixture
+def client():
+    app = FastAPI()
+    install_edges(app, "https://a.example,https://b.example")
+
+    @app.post("/echo")
+    async def echo(request: __import__("fastapi").Request):
+        caller_id(request)
+        return json_response(await read_json(request))
+
+    @app.get("/conflict")
+    async def conflict():
+        raise Conflict("taken")
+
+    @app.get("/db-down")
+    async def db_down():
+        raise psycopg.OperationalError("connection refused")
+
+    @app.get("/bug")
+    async def bug():
+        raise KeyError("secret internals")
+
+    with AppClient(app) as c:
+        yield c
+
+
+def test_core_problems_render_as_problem_json(client):
+    r = client.get("/conflict")
+    assert r.status_code == 409 and r.headers["content-type"] == "application/problem+json"
+    assert r.json() == {"type": "/problems/conflict", "title": "Conflict", "status": 409, "detail": "taken"}
+
+
+def test_unavailable_dependency_is_503_and_a_bug_is_500_without_internals(client):
+    assert client.get("/db-down").json()["type"] == "/problems/service-unavailable"
+    r = client.get("/bug", headers={"X-Request-Id": "req-1"})
+    assert r.status_code == 500 and r.json()["type"] == "/problems/internal-error"
+    assert "secret" not in r.content.decode() and r.headers["x-request-id"] == "req-1"
+
+
+def test_body_rules_come_from_the_core(client):
+    h = {"x-homesense-user-id": "u1"}
+    assert client.post("/echo", content=b"{}", headers={**h, "content-type": "text/plain"}).status_code == 415
+    assert client.post("/echo", content=b"x" * (1024 * 1024 + 1),
+                       headers={**h, "content-type": "application/json"}).status_code == 413
+    assert client.post("/echo", json={"a": 1}, headers=h).json() == {"a": 1}
+
+
+def test_cors_allow_list_and_preflight(client):
+    r = client.get("/conflict", headers={"origin": "https://b.example"})
+    assert r.headers["access-control-allow-origin"] == "https://b.example"
+    pre = client.request("OPTIONS", "/echo", headers={"origin": "https://a.example",
+                                                      "access-control-request-method": "POST"})
+    assert pre.status_code == 204 and pre.headers["access-control-max-age"] == "600"
+    assert "Idempotency-Key" in pre.headers["access-control-allow-headers"]
+
+
+def test_settings_fail_fast_on_missing_or_unsafe_values(monkeypatch):
+    class S(BaseServiceSettings, DatabaseSettings, NatsSettings):
+        service_name: str = "x"
+
+    monkeypatch.delenv("HOMESENSE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("HOMESENSE_NATS_URL", "nats://127.0.0.1:4222")
+    with pytest.raises(ValidationError):
+        S()
+    monkeypatch.setenv("HOMESENSE_DATABASE_URL", "sqlite:///tmp.db")
+    with pytest.raises(ValidationError):
+        S()
+    monkeypatch.setenv("HOMESENSE_DATABASE_URL", "postgresql://u@h/db")
+    assert S().events_namespace == "homesense"
