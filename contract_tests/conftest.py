@@ -9,10 +9,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from contract_tests.launcher import STAGE_NAMES, StageStartError, start_stage
+from contract_tests.launcher import RESTRICTED_ORIGINS, STAGE_NAMES, StageStartError, start_stage
 from contract_tests.support import Api, User, WsClient
 
-LOW_RATE_ENV = {"HOMESENSE_RATE_LIMIT_RPS": "2", "HOMESENSE_RATE_LIMIT_BURST": "5"}
+# The second instance also gets a CORS allow-list, so one extra start serves both checks.
+LOW_RATE_ENV = {"HOMESENSE_RATE_LIMIT_RPS": "2", "HOMESENSE_RATE_LIMIT_BURST": "5",
+                "HOMESENSE_CORS_ORIGINS": ",".join(RESTRICTED_ORIGINS)}
 
 
 def pytest_addoption(parser):
@@ -164,8 +166,16 @@ def other_user(make_user) -> User:
 
 @pytest.fixture(scope="session")
 def low_rate_stage(deployment) -> str:
-    """Base URL of a second instance started with RATE_LIMIT_RPS=2, BURST=5."""
+    """Base URL of a second instance started with RATE_LIMIT_RPS=2, BURST=5 (and a CORS allow-list)."""
     return deployment.low_rate()
+
+
+@pytest.fixture(scope="session")
+def cors_restricted_stage(deployment, pytestconfig) -> tuple[str, tuple[str, ...]]:
+    """(base URL, allowed origins) of the same second instance; --stage mode only."""
+    if not pytestconfig.getoption("--stage"):
+        pytest.skip("the CORS allow-list check starts its own instance: needs --stage")
+    return deployment.low_rate(), RESTRICTED_ORIGINS
 
 
 @pytest.fixture

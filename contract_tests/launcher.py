@@ -24,6 +24,8 @@ STAGE_COMMANDS = {
 }
 STAGE_NAMES = {"1": "monolith", "2": "microservices", "3": "serverless"}
 START_TIMEOUT_S = 240
+# CORS allow-list of the second (low rate limit) instance the suite starts.
+RESTRICTED_ORIGINS = ("https://allowed.example.test", "https://also-allowed.example.test")
 STOP_GRACE_S = 20
 
 

@@ -1,5 +1,8 @@
 """CORS: allow-origin on every response, preflight on any route, exposed headers."""
+import time
+
 import pytest
+import requests
 
 from contract_tests.support import describe
 
@@ -83,3 +86,31 @@ def test_preflight_needs_no_token(api):
     r = api.options("/me", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET",
                                     "Access-Control-Request-Headers": "authorization"})
     assert r.status_code in (200, 204), describe(r)
+
+
+def _patient(method, url, **kw):
+    """One request to the low-rate instance, waiting out its 429s."""
+    for _ in range(20):
+        r = requests.request(method, url, timeout=30, **kw)
+        if r.status_code != 429:
+            return r
+        time.sleep(int(r.headers.get("Retry-After") or 1) + 0.2)
+    raise AssertionError(f"still rate limited: {describe(r)}")
+
+
+def test_allow_list_answers_listed_origins_and_never_authorises_others(cors_restricted_stage):
+    base, allowed = cors_restricted_stage
+    base = base.rstrip("/")
+    for origin in allowed:
+        r = _patient("GET", base + "/health", headers={"Origin": origin})
+        assert r.status_code == 200, describe(r)
+        assert r.headers.get("Access-Control-Allow-Origin") == origin, dict(r.headers)
+    pre = _patient("OPTIONS", base + "/devices", headers={
+        "Origin": allowed[1], "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type"})
+    assert pre.status_code in (200, 204), describe(pre)
+    assert pre.headers.get("Access-Control-Allow-Origin") == allowed[1], dict(pre.headers)
+    stranger = "https://evil.example.test"
+    for r in (_patient("GET", base + "/health", headers={"Origin": stranger}),
+              _patient("GET", base + "/devices", headers={"Origin": stranger})):
+        assert r.headers.get("Access-Control-Allow-Origin") not in ("*", stranger), dict(r.headers)

@@ -89,9 +89,20 @@ def test_each_path_reaches_its_service(gw, token, method, path, service):
         assert (body["service"], body["path"]) == (service, path)
 
 
-@pytest.mark.parametrize("path", ["/nope", "/devicesx", "/device", "/alertsfoo", "/", "/users/extra", "/internal/devices/d1"])
-def test_unknown_route_is_a_404_problem_from_envoy(gw, token, path):
-    _assert_problem(requests.get(gw.base_url + path, headers=_auth(token), timeout=5), 404, "not-found")
+@pytest.mark.parametrize("path", ["/nope", "/devicesx", "/device", "/alertsfoo", "/", "/users/extra",
+                                  "/internal/devices/d1", "/devices/d1/readings/extra", "/devices/a/b",
+                                  "/alerts/a1/ack/x", "/devices/"])
+@pytest.mark.parametrize("with_token", [True, False], ids=["token", "no-token"])
+def test_unknown_route_is_a_404_problem_from_envoy_with_or_without_a_token(gw, token, path, with_token):
+    headers = _auth(token) if with_token else {}
+    _assert_problem(requests.get(gw.base_url + path, headers=headers, timeout=5), 404, "not-found")
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PATCH"])
+def test_health_with_another_method_is_a_405_problem(gw, method):
+    response = requests.request(method, gw.base_url + "/health", timeout=5)
+    _assert_problem(response, 405, "method-not-allowed")
+    assert "GET" in response.headers["allow"]
 
 
 @pytest.mark.parametrize("path", ["/me", "/devices", "/devices/d1", "/devices/d1/readings", "/alerts/a1"])

@@ -106,7 +106,7 @@ def test_envoy_accepts_a_local_gateway_config_with_a_low_limit_and_an_allow_list
 
 
 def test_envoy_rejects_a_broken_config(tmp_path):
-    broken = render.COMPOSE_CONFIG.read_text().replace("path_separated_prefix: /alerts", "path_prefix_typo: /alerts")
+    broken = render.COMPOSE_CONFIG.read_text().replace("path: /auth/token", "path_typo: /auth/token")
     assert _envoy_validate(broken, tmp_path).returncode != 0
 
 

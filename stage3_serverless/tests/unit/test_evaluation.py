@@ -93,7 +93,7 @@ def test_a_poison_event_is_dropped_but_an_outage_fails_the_batch_for_a_retry(dep
     deps.devices.add(device)
     deps.connections.add(Connection("c1", device.owner_id, "https://x/api"), T0)
     alert = an_alert(device)
-    poison = AlertChanged(None, replace(alert, status="bogus"), 90)
+    poison = AlertChanged(None, alert, 90)  # starting its workflow fails on bad input
     deps.workflow.start = lambda *_: (_ for _ in ()).throw(ValueError("bad input"))
     evaluation.handle(deps, [poison, AlertChanged(alert, replace(alert, status="resolved"), 90)])
     assert [json.loads(d)["type"] for _, d in deps.poster.sent] == ["alert.resolved"]
