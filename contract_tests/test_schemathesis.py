@@ -180,7 +180,7 @@ def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_sessi
     _TALLY.statuses[case.operation.label][response.status_code] += 1
     if LOG_PATH:
         with open(LOG_PATH, "a", encoding="utf-8") as log:
-            log.write(json.dumps({"op": case.operation.label, "path": case.formatted_path, "query": _jsonable(case.query),
+            log.write(json.dumps({"op": case.operation.label, "method": response.request.method, "url": response.request.url, "query": _jsonable(case.query),
                                   "headers": _jsonable(dict(case.headers or {})), "body": _jsonable(case.body),
                                   "status": response.status_code, "response": response.text[:500]}) + "\n")
     if response.status_code >= 400:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import faulthandler
 import json
+import mmap
 import os
 import signal
 import sys
@@ -24,7 +25,7 @@ def ready_line(settings: Settings) -> str:
     return READY_PREFIX + " " + json.dumps({"base_url": base, "ws_url": f"ws://{settings.host}:{settings.port}/ws"})
 
 
-def announce_when_healthy(settings: Settings, timeout: float = 60.0) -> None:
+def announce_when_healthy(settings: Settings, announced: mmap.mmap, timeout: float = 60.0) -> None:
     """Poll our own /health through the listening socket; print the ready line once it answers."""
     url = f"http://{settings.host}:{settings.port}/health"
     deadline = time.monotonic() + timeout
@@ -32,7 +33,9 @@ def announce_when_healthy(settings: Settings, timeout: float = 60.0) -> None:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
-                    print(ready_line(settings), flush=True)
+                    if announced[0] == 0:
+                        announced[0] = 1
+                        print(ready_line(settings), flush=True)
                     return
         except (urllib.error.URLError, OSError):
             pass
@@ -51,6 +54,8 @@ class MonolithServer(BaseApplication):
     def __init__(self, settings: Settings):
         self.settings = settings
         self.runtime = None
+        # Shared with the forked worker: a restarted worker must not print the ready line again.
+        self.announced = mmap.mmap(-1, 1)
         super().__init__()
 
     def load_config(self) -> None:
@@ -70,7 +75,6 @@ class MonolithServer(BaseApplication):
             "accesslog": None,
             "control_socket_disable": True,
             "proc_name": "homesense-stage1",
-            "when_ready": self._when_ready,
             "post_worker_init": self._post_worker_init,
             "worker_exit": self._worker_exit,
         }
@@ -100,11 +104,13 @@ class MonolithServer(BaseApplication):
         self.runtime = runtime
         return runtime.app
 
-    def _when_ready(self, arbiter) -> None:
-        threading.Thread(target=announce_when_healthy, args=(self.settings,), name="ready-announcer", daemon=True).start()
-
     def _post_worker_init(self, worker) -> None:
         self.front.start()
+        if self.announced[0] == 0:
+            # From the worker, never the master: a master thread holding an import lock
+            # across gunicorn's fork leaves the worker deadlocked on its first import.
+            threading.Thread(target=announce_when_healthy, args=(self.settings, self.announced),
+                             name="ready-announcer", daemon=True).start()
 
         def watch() -> None:
             # gunicorn only flips worker.alive on SIGTERM; open WebSockets must hear about it.

@@ -24,7 +24,9 @@ def install(app: Flask) -> None:
             raise RateLimited(retry_after)
         if request.method == "OPTIONS":
             # A preflight on any path, known or not, is answered here (after_request adds CORS).
-            return Response(status=204)
+            response = Response(status=204)
+            response.headers.pop("Content-Type", None)
+            return response
         return None
 
     @app.after_request

@@ -12,10 +12,11 @@ sock = Sock()
 RECEIVE_TIMEOUT_S = 1.0  # how often a quiet connection notices a shutdown
 
 
-@bp.before_request
+@bp.before_app_request
 def _check_token():
-    # Runs before flask-sock performs the handshake, so a bad token is a plain 401.
-    authenticate(request.args.get("token") or "")
+    # Runs before flask-sock performs the handshake, so a bad token is a plain 401 (no upgrade).
+    if request.path == "/ws" and request.method != "OPTIONS":
+        authenticate(request.args.get("token") or "")
 
 
 @sock.route("/ws", bp=bp)

@@ -1,11 +1,11 @@
 """Docker artefacts and Envoy configs are checked by real tools, without a Docker engine."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
 import sys
-import importlib.util
 from pathlib import Path
 
 import jsonschema
