@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from contract_tests.support import REQUEST_ID_RE, Api, User, describe, ts_ago, unique, wait_until
+from contract_tests.support import REQUEST_ID_RE, Api, User, describe, ts_ago, unique
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "contract" / "openapi.yaml"
 # Fuzzing examples per operation (the examples and coverage phases add their own cases on top).
@@ -35,6 +35,9 @@ MODE = os.environ.get("HOMESENSE_SCHEMATHESIS_MODE", "all")
 # Optional JSON-lines log of every generated request and its answer, for diagnosing a stage.
 LOG_PATH = os.environ.get("HOMESENSE_SCHEMATHESIS_LOG")
 KEEP_GENERATED_EVERY = 4
+# Methods every front layer (Flask, Envoy, API Gateway) routes; on a path that does not serve one
+# the answer must be 405. Others (TRACE, QUERY...) may be refused earlier with another 4xx.
+ROUTABLE_METHODS = {"GET", "PUT", "POST", "PATCH", "DELETE"}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -130,15 +133,9 @@ class Targets:
             case.body["password"] = self.user.password
 
 
-class Tally:
-    """Statuses seen per operation, to prove the run reached the handlers."""
-
-    def __init__(self):
-        self.statuses: dict[str, Counter[int]] = defaultdict(Counter)
-        self.finished: set[str] = set()
-
-
-_TALLY = Tally()
+# Statuses per operation of the cases sent with the operation's own method, to prove the run
+# reached the handlers (cases with a made-up method are checked but not counted).
+_STATUSES: dict[str, Counter[int]] = defaultdict(Counter)
 
 
 @pytest.fixture(scope="session")
@@ -165,30 +162,52 @@ def _jsonable(value):
         return repr(value)
 
 
+def _log(case, response) -> None:
+    entry = {
+        "op": case.operation.label,
+        "method": response.request.method,
+        "url": response.request.url,
+        "headers": _jsonable(dict(case.headers or {})),
+        "body": _jsonable(case.body),
+        "status": response.status_code,
+        "response": response.text[:500],
+    }
+    with open(LOG_PATH, "a", encoding="utf-8") as log:
+        log.write(json.dumps(entry) + "\n")
+
+
+def _served_methods(path: str) -> set[str]:
+    return {m for m in schema.raw_schema["paths"][path] if m in {"get", "put", "post", "delete", "patch"}}
+
+
 def _needs_auth(operation) -> bool:
     security = operation.definition.raw.get("security", schema.raw_schema.get("security", []))
     return bool(security)
 
 
 @schema.parametrize()
-def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_session, request):
+def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_session):
     targets.aim(case)
     headers = dict(st_user.headers) if _needs_auth(case.operation) else {}
     response = case.call_and_validate(
         base_url=base_url, session=http_session, headers=headers, checks=CHECKS, timeout=30
     )
-    _TALLY.statuses[case.operation.label][response.status_code] += 1
+    sent_method = response.request.method.upper()
+    if sent_method == case.operation.method.upper():
+        _STATUSES[case.operation.label][response.status_code] += 1
     if LOG_PATH:
-        with open(LOG_PATH, "a", encoding="utf-8") as log:
-            log.write(json.dumps({"op": case.operation.label, "method": response.request.method, "url": response.request.url, "query": _jsonable(case.query),
-                                  "headers": _jsonable(dict(case.headers or {})), "body": _jsonable(case.body),
-                                  "status": response.status_code, "response": response.text[:500]}) + "\n")
+        _log(case, response)
+    where = f"{sent_method} {case.formatted_path} -> {response.status_code}"
     if response.status_code >= 400:
-        # Also errors the operation cannot document, e.g. 405 to a method schemathesis made up.
+        # Also errors no operation documents, e.g. to a method schemathesis made up.
         ctype = response.headers.get("content-type", [""])[0].split(";")[0].strip().lower()
-        assert ctype == "application/problem+json", (
-            f"{case.method} {case.formatted_path} -> {response.status_code} with Content-Type {ctype!r}"
-        )
+        assert ctype == "application/problem+json", f"{where} with Content-Type {ctype!r}"
+    if sent_method in ROUTABLE_METHODS and sent_method.lower() not in _served_methods(case.operation.path):
+        # DESIGN.md section 2: a known path with a method it does not serve is 405 method-not-allowed.
+        assert response.status_code == 405, f"{where}, expected 405: {response.text[:300]}"
+    elif response.request.method.upper() != case.operation.method.upper():
+        # Other methods (TRACE, QUERY...) may be refused before routing, but only with a 4xx.
+        assert 400 <= response.status_code < 500 or sent_method in ("OPTIONS", "HEAD"), where
     sent = (case.headers or {}).get("X-Request-Id")
     if isinstance(sent, str) and REQUEST_ID_RE.match(sent):
         # schemathesis keeps response headers as lower-case name -> list of values.
@@ -196,9 +215,9 @@ def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_sessi
         assert echoed == sent, f"{case.operation.label}: valid X-Request-Id {sent!r} not echoed, got {echoed!r}"
 
 
-def test_every_operation_was_exercised_and_reached_its_handler(request):
+def test_every_operation_was_exercised_and_reached_its_handler():
     """Runs after the generated tests: at least MAX_EXAMPLES cases and one success per operation."""
-    seen = _TALLY.statuses
+    seen = _STATUSES
     if set(seen) != set(OPERATIONS):
         pytest.skip(f"needs the full run of test_stage_conforms_to_contract; ran only {sorted(seen)}")
     for label in OPERATIONS:  # shown with -rP; handy when a stage drifts

@@ -120,7 +120,9 @@ class LocalTopology:
 
     def _gateway(self) -> ManagedProcess:
         config = self.data_dir / "gateway" / "envoy.yaml"
-        argv = [_envoy_binary(), "-c", str(config), "--disable-hot-restart", "--log-level", "warn"]
+        # Flush the access log twice a second (default 10 s) so `tail -f` shows requests live.
+        argv = [_envoy_binary(), "-c", str(config), "--disable-hot-restart", "--log-level", "warn",
+                "--file-flush-interval-msec", "500"]
         return ManagedProcess(GATEWAY, argv, self.logs / "gateway.log",
                               lambda: http_ok(self.base_url + "/health"))
 

@@ -177,6 +177,28 @@ def test_an_invalid_request_id_is_replaced_by_a_fresh_valid_one(gw, token, bad):
     assert len(seen) == 2
 
 
+def test_access_log_is_json_with_the_request_id_and_without_the_query(gw, token):
+    rid = f"log-check-{time.monotonic_ns()}"
+    secret = f"secret{time.monotonic_ns()}"  # /ws carries its token in the query
+    requests.get(gw.base_url + f"/devices?token={secret}", timeout=5,
+                 headers={**_auth(token), "X-Request-Id": rid})
+    log = gw.logs / "gateway.log"
+
+    def entry():
+        for line in log.read_text().splitlines():
+            if rid in line and line.startswith("{"):
+                return json.loads(line)
+        return None
+
+    deadline = time.monotonic() + 5
+    while entry() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    found = entry()
+    assert found is not None, "no access log line carries the request id"
+    assert (found["request_id"], found["path"], found["status"], found["upstream"]) == (rid, "/devices", 200, "devices")
+    assert secret not in log.read_text()
+
+
 def test_a_request_id_is_generated_on_envoy_errors_too(gw):
     response = requests.get(gw.base_url + "/nope", timeout=5)
     assert len(response.headers["x-request-id"]) >= 16

@@ -1,0 +1,140 @@
+"""Outbox worker and escalation scheduler, driven by an injected clock over the in-memory fake."""
+from __future__ import annotations
+
+import pytest
+
+from stage1_monolith.background import EscalationScheduler, OutboxWorker
+from stage1_monolith.services import alerts, devices, readings
+from stage1_monolith.services.processing import process_next_event
+from stage1_monolith.tests.conftest import unique
+
+
+@pytest.fixture
+def world(memory_uow, clock, hub):
+    """An owner with one temperature device (low 10, high 30, escalation after 60 s)."""
+    owner = unique("owner")
+    device = devices.create_device(memory_uow, owner, {"name": "Hall", "kind": "temperature", "low_threshold": 10,
+                                                       "high_threshold": 30, "escalation_after_seconds": 60}, clock).body
+    worker = OutboxWorker(memory_uow, clock, hub.publish)
+    scheduler = EscalationScheduler(memory_uow, clock, hub.publish)
+    return {"owner": owner, "device": device["id"], "worker": worker, "scheduler": scheduler}
+
+
+def post(memory_uow, clock, world, *values):
+    return readings.accept_readings(memory_uow, world["owner"], world["device"],
+                                    {"readings": [{"value": v} for v in values]}, clock)
+
+
+def all_alerts(memory_uow, world):
+    return alerts.list_alerts(memory_uow, world["owner"], {})["items"]
+
+
+def pushed_types(hub):
+    return [message["type"] for _, message in hub.published]
+
+
+def test_batch_is_evaluated_in_array_order(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 5, 4, 20, 3)
+    assert world["worker"].run_once() == 1
+    low_alerts = all_alerts(memory_uow, world)
+    # Both alerts open at the same instant, so compare them without relying on list order.
+    assert sorted((a["status"], a["reading_count"], a["first_value"]) for a in low_alerts) == [
+        ("open", 1, 3.0), ("resolved", 2, 5.0)]
+    assert pushed_types(hub) == ["alert.opened", "alert.resolved", "alert.opened"]
+    assert all(owner == world["owner"] for owner, _ in hub.published)
+
+
+def test_out_of_range_readings_update_one_active_alert_without_push(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 5)
+    post(memory_uow, clock, world, 2)
+    world["worker"].run_once()
+    (alert,) = all_alerts(memory_uow, world)
+    assert (alert["first_value"], alert["last_value"], alert["reading_count"]) == (5.0, 2.0, 2)
+    assert pushed_types(hub) == ["alert.opened"]
+
+
+def test_events_are_marked_done_exactly_once(memory_uow, clock, world):
+    post(memory_uow, clock, world, 5)
+    assert world["worker"].run_once() == 1
+    assert world["worker"].run_once() == 0
+    assert process_next_event(memory_uow, clock) == (False, [])
+
+
+def test_event_of_a_deleted_device_is_skipped(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 5)
+    devices.delete_device(memory_uow, world["owner"], world["device"])
+    assert world["worker"].run_once() == 1
+    assert hub.published == []
+
+
+def test_poison_event_is_skipped_after_repeated_failures(memory_uow, clock, hub, world, monkeypatch):
+    post(memory_uow, clock, world, 5)
+    post(memory_uow, clock, world, 6)
+    calls = {"n": 0}
+    import stage1_monolith.services.processing as processing
+
+    real = processing._evaluate_batch
+
+    def flaky(tx, payload, now):
+        calls["n"] += 1
+        if calls["n"] <= 5:
+            raise RuntimeError("boom")
+        return real(tx, payload, now)
+
+    monkeypatch.setattr(processing, "_evaluate_batch", flaky)
+    for _ in range(5):
+        world["worker"].run_once()
+    assert world["worker"].run_once() == 1  # the second event still gets handled
+    (alert,) = all_alerts(memory_uow, world)
+    assert alert["first_value"] == 6.0
+
+
+def test_open_alert_escalates_each_period_up_to_level_three(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 5)
+    world["worker"].run_once()
+    clock.advance(59)
+    assert world["scheduler"].run_once() == 0
+    clock.advance(1)
+    assert world["scheduler"].run_once() == 1
+    clock.advance(60)
+    assert world["scheduler"].run_once() == 1
+    clock.advance(600)
+    assert world["scheduler"].run_once() == 0
+    (alert,) = all_alerts(memory_uow, world)
+    assert alert["level"] == 3
+    assert pushed_types(hub) == ["alert.opened", "alert.escalated", "alert.escalated"]
+    with memory_uow() as tx:
+        assert tx.escalations.for_device(world["device"]) == []
+
+
+def test_acknowledged_alert_stops_escalating(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 5)
+    world["worker"].run_once()
+    (alert,) = all_alerts(memory_uow, world)
+    acked = alerts.acknowledge_alert(memory_uow, world["owner"], alert["id"], clock, hub.publish)
+    assert acked["status"] == "acknowledged"
+    again = alerts.acknowledge_alert(memory_uow, world["owner"], alert["id"], clock, hub.publish)
+    assert again == acked
+    clock.advance(3600)
+    assert world["scheduler"].run_once() == 0
+    assert pushed_types(hub) == ["alert.opened", "alert.acknowledged"]
+
+
+def test_resolved_alert_stops_escalating(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 5)
+    post(memory_uow, clock, world, 20)
+    world["worker"].run_once()
+    clock.advance(3600)
+    assert world["scheduler"].run_once() == 0
+    with memory_uow() as tx:
+        assert tx.escalations.for_device(world["device"]) == []
+
+
+def test_shorter_escalation_period_applies_to_open_alerts(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 5)
+    world["worker"].run_once()
+    devices.patch_device(memory_uow, world["owner"], world["device"], {"escalation_after_seconds": 5}, clock)
+    clock.advance(5)
+    assert world["scheduler"].run_once() == 1
+    (alert,) = all_alerts(memory_uow, world)
+    assert alert["level"] == 2
