@@ -6,7 +6,7 @@ import threading
 from typing import Callable
 
 from stage1_monolith.services.common import Clock, Publish, UnitOfWorkFactory
-from stage1_monolith.services.processing import escalate_due, process_next_event, skip_event
+from stage1_monolith.services.processing import escalate_due, process_next_event, prune, skip_event
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,16 @@ class EscalationScheduler:
             total += len(pushes)
             if not pushes:
                 return total
+
+
+class Housekeeper:
+    """Keeps the outbox and idempotency tables from growing without bound."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock):
+        self.uow, self.clock = uow, clock
+
+    def run_once(self) -> tuple[int, int]:
+        return prune(self.uow, self.clock)
 
 
 class Loop:

@@ -8,7 +8,7 @@ from homesense_core.ratelimit import TokenBucket
 
 from stage1_monolith.adapters.database import make_engine, migrate
 from stage1_monolith.adapters.sql import SqlUnitOfWorkFactory
-from stage1_monolith.background import EscalationScheduler, Loop, OutboxWorker
+from stage1_monolith.background import EscalationScheduler, Housekeeper, Loop, OutboxWorker
 from stage1_monolith.hub import Hub
 from stage1_monolith.keys import load_or_create_signing_key
 from stage1_monolith.services.common import Clock
@@ -16,6 +16,8 @@ from stage1_monolith.settings import Settings
 from stage1_monolith.web.app import create_app
 
 log = logging.getLogger(__name__)
+
+HOUSEKEEPING_SECONDS = 600.0
 
 
 class Runtime:
@@ -33,6 +35,7 @@ class Runtime:
         scheduler = EscalationScheduler(self.uow, clock, self.hub.publish)
         self.outbox_loop = Loop("outbox-worker", worker.run_once, settings.outbox_poll_seconds)
         self.scheduler_loop = Loop("escalation-scheduler", scheduler.run_once, settings.scheduler_poll_seconds)
+        self.housekeeping_loop = Loop("housekeeping", Housekeeper(self.uow, clock).run_once, HOUSEKEEPING_SECONDS)
         self.app = create_app(settings, uow=self.uow, signing_key=signing_key, clock=clock, hub=self.hub,
                               limiter=limiter, wake_worker=self.outbox_loop.wake)
         self._stopped = False
@@ -41,6 +44,7 @@ class Runtime:
         """Start the outbox worker and the escalation scheduler (once per process)."""
         self.outbox_loop.start()
         self.scheduler_loop.start()
+        self.housekeeping_loop.start()
         log.info("outbox worker and escalation scheduler started")
 
     def stop(self) -> None:
@@ -51,5 +55,6 @@ class Runtime:
         self.hub.close_all()
         self.outbox_loop.stop()
         self.scheduler_loop.stop()
+        self.housekeeping_loop.stop()
         self.engine.dispose()
         log.info("stopped")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -26,7 +26,6 @@ class Settings:
     outbox_poll_seconds: float = 0.1
     scheduler_poll_seconds: float = 0.2
     log_level: str = "INFO"
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.rate_limit_rps) or self.rate_limit_rps <= 0:

@@ -143,6 +143,14 @@ class MemoryOutbox(_Repo, ports.OutboxRepository):
     def pending_count(self) -> int:
         return sum(1 for _, done in self.s.outbox.values() if done is None)
 
+    def prune_done(self, before: datetime) -> int:
+        old = [k for k, (_, done) in self.s.outbox.items() if done is not None and done < before]
+        # Keep the newest id so ids stay increasing, as SQLite's AUTOINCREMENT guarantees.
+        newest = max(self.s.outbox, default=None)
+        old = [k for k in old if k != newest]
+        self.s.outbox = {k: v for k, v in self.s.outbox.items() if k not in set(old)}
+        return len(old)
+
 
 class MemoryEscalations(_Repo, ports.EscalationRepository):
     def schedule(self, alert_id: str, device_id: str, due_at: datetime) -> None:
@@ -168,6 +176,11 @@ class MemoryIdempotency(_Repo, ports.IdempotencyRepository):
 
     def put(self, user_id: str, key: str, response: ports.StoredResponse) -> None:
         self.s.idempotency[(user_id, key)] = replace(response, body=copy.deepcopy(response.body))
+
+    def prune(self, before: datetime) -> int:
+        old = [k for k, r in self.s.idempotency.items() if r.created_at < before]
+        self.s.idempotency = {k: r for k, r in self.s.idempotency.items() if k not in set(old)}
+        return len(old)
 
 
 class MemoryUnitOfWork(ports.UnitOfWork):

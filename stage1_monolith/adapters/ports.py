@@ -126,6 +126,10 @@ class OutboxRepository(abc.ABC):
     @abc.abstractmethod
     def pending_count(self) -> int: ...
 
+    @abc.abstractmethod
+    def prune_done(self, before: datetime) -> int:
+        """Delete messages handled before `before`; how many went."""
+
 
 class EscalationRepository(abc.ABC):
     @abc.abstractmethod
@@ -152,6 +156,10 @@ class IdempotencyRepository(abc.ABC):
     @abc.abstractmethod
     def put(self, user_id: str, key: str, response: StoredResponse) -> None:
         """Insert or replace (an expired record is replaced)."""
+
+    @abc.abstractmethod
+    def prune(self, before: datetime) -> int:
+        """Delete records created before `before`; how many went."""
 
 
 class UnitOfWork(abc.ABC):

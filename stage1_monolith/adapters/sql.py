@@ -173,6 +173,10 @@ class SqlOutbox(_Repo, ports.OutboxRepository):
     def pending_count(self) -> int:
         return self.c.execute(select(func.count()).select_from(t.outbox).where(t.outbox.c.processed_at.is_(None))).scalar_one()
 
+    def prune_done(self, before: datetime) -> int:
+        o = t.outbox.c
+        return self.c.execute(delete(t.outbox).where(o.processed_at.is_not(None), o.processed_at < to_ms(before))).rowcount
+
 
 class SqlEscalations(_Repo, ports.EscalationRepository):
     def schedule(self, alert_id: str, device_id: str, due_at: datetime) -> None:
@@ -211,6 +215,9 @@ class SqlIdempotency(_Repo, ports.IdempotencyRepository):
         self.c.execute(insert(t.idempotency).values(
             user_id=user_id, key=key, fingerprint=response.fingerprint, status=response.status,
             body=json.dumps(response.body), location=response.location, created_at=to_ms(response.created_at)))
+
+    def prune(self, before: datetime) -> int:
+        return self.c.execute(delete(t.idempotency).where(t.idempotency.c.created_at < to_ms(before))).rowcount
 
 
 class SqlUnitOfWork(ports.UnitOfWork):

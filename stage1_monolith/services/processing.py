@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from homesense_core.alerts import EVENT_FOR_CHANGE, evaluate_reading
 from homesense_core.escalation import escalate, escalation_due_at
@@ -66,6 +67,15 @@ def _evaluate_batch(tx, payload: dict, now) -> list[Push]:
             if transition.change in EVENT_FOR_CHANGE:
                 pushes.append((alert.owner_id, push_message(EVENT_FOR_CHANGE[transition.change], alert, now)))
     return pushes
+
+
+def prune(uow: UnitOfWorkFactory, clock: Clock, keep: timedelta = timedelta(days=1)) -> tuple[int, int]:
+    """Forget handled outbox events and expired idempotency records; (events, records) removed."""
+    with uow(write=True) as tx:
+        cutoff = clock() - keep
+        removed = tx.outbox.prune_done(cutoff), tx.idempotency.prune(cutoff)
+        tx.commit()
+    return removed
 
 
 def escalate_due(uow: UnitOfWorkFactory, clock: Clock, batch: int = 100) -> list[Push]:

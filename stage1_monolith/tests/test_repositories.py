@@ -166,3 +166,30 @@ class TestStoragePort:
             with any_uow(write=True) as tx:
                 tx.users.add(User(id=unique("id"), username=user.username, password_hash="x", created_at=clock()))
                 tx.commit()
+
+
+class TestHousekeeping:
+    """Pruning behaves the same on both adapters."""
+
+    def test_only_old_handled_events_and_old_records_are_pruned(self, any_uow, clock):
+        from stage1_monolith.services.processing import prune
+
+        old = clock()
+        with any_uow(write=True) as tx:
+            tx.outbox.add("t", {"n": "old-done"}, old)
+            tx.outbox.add("t", {"n": "old-pending"}, old)
+            tx.outbox.add("t", {"n": "also-pending"}, old)
+            tx.commit()
+        with any_uow(write=True) as tx:
+            tx.outbox.mark_done(tx.outbox.next_pending().id, old)
+            tx.idempotency.put("u", "old", StoredResponse("fp", 202, {}, None, old))
+            tx.commit()
+        clock.advance(2 * 86400)
+        with any_uow(write=True) as tx:
+            tx.idempotency.put("u", "new", StoredResponse("fp", 202, {}, None, clock()))
+            tx.commit()
+        assert prune(any_uow, clock) == (1, 1)
+        with any_uow() as tx:
+            assert tx.outbox.next_pending().payload == {"n": "old-pending"}
+            assert tx.outbox.pending_count() == 2
+            assert tx.idempotency.get("u", "old") is None and tx.idempotency.get("u", "new") is not None

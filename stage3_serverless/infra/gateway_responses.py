@@ -57,9 +57,9 @@ def gateway_responses(allow_origin: object) -> dict:
             "Content-Type": f"'{PROBLEM_CONTENT_TYPE}'",
             "Access-Control-Allow-Origin": allow_origin,
             "Access-Control-Expose-Headers": f"'{CORS_EXPOSE_HEADERS}'",
-            # Only request values or literals may be mapped here: the caller's id is echoed,
-            # a new one cannot be minted (API Gateway adds its own x-amzn-RequestId).
-            "X-Request-Id": "method.request.header.X-Request-Id",
+            # A mapping has one source and no condition, so the gateway cannot echo a valid
+            # caller id and replace an invalid one; its own (always valid, fresh) id is sent.
+            "X-Request-Id": "context.requestId",
             **_EXTRA_HEADERS.get(slug, {}),
         }
         responses[response_type] = {

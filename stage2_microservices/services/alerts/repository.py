@@ -39,6 +39,10 @@ class AlertRepository(ABC):
         """Insert or replace an alert and its escalation due time."""
 
     @abstractmethod
+    async def device_ids(self, owner_id: str) -> set[str]:
+        """Ids of the devices that one owner has alerts of."""
+
+    @abstractmethod
     async def page(self, owner_id: str, device_ids: set[str], status: str | None,
                    after: Position | None, limit: int) -> list[Alert]:
         """Newest first, only of the given devices, strictly after the position."""
@@ -62,6 +66,10 @@ class DeviceProjectionRepository(ABC):
     @abstractmethod
     async def get(self, device_id: str) -> ProjectedDevice | None:
         """The projected device, or None if never seen."""
+
+    @abstractmethod
+    async def get_many(self, device_ids: set[str]) -> dict[str, ProjectedDevice]:
+        """The projected devices among device_ids, by id; ids never seen are absent."""
 
     @abstractmethod
     async def upsert(self, device: Device) -> ProjectedDevice:
@@ -92,6 +100,9 @@ class InMemoryAlertRepository(AlertRepository):
     async def save(self, alert, due_at):
         self.rows[alert.id] = (alert, due_at)
 
+    async def device_ids(self, owner_id):
+        return {a.device_id for a in self._alerts() if a.owner_id == owner_id}
+
     async def page(self, owner_id, device_ids, status, after, limit):
         rows = sorted((a for a in self._alerts() if a.owner_id == owner_id and a.device_id in device_ids
                        and (status is None or a.status == status)),
@@ -119,6 +130,9 @@ class InMemoryDeviceProjection(DeviceProjectionRepository):
 
     async def get(self, device_id):
         return self.rows.get(device_id)
+
+    async def get_many(self, device_ids):
+        return {i: self.rows[i] for i in device_ids if i in self.rows}
 
     async def upsert(self, device):
         current = self.rows.get(device.id)
@@ -162,6 +176,10 @@ class PostgresAlertRepository(AlertRepository):
             f"INSERT INTO alerts ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
             f" ON CONFLICT (id) DO UPDATE SET {updates}", [values[c] for c in columns])
 
+    async def device_ids(self, owner_id):
+        cur = await self.conn.execute("SELECT DISTINCT device_id FROM alerts WHERE owner_id = %s", [owner_id])
+        return {row["device_id"] for row in await cur.fetchall()}
+
     async def page(self, owner_id, device_ids, status, after, limit):
         where, params = "owner_id = %s AND device_id = ANY(%s)", [owner_id, list(device_ids)]
         if status is not None:
@@ -196,6 +214,12 @@ class PostgresDeviceProjection(DeviceProjectionRepository):
             "SELECT snapshot, deleted FROM device_projection WHERE id = %s", [device_id])
         row = await cur.fetchone()
         return ProjectedDevice(device_from_snapshot(row["snapshot"]), row["deleted"]) if row else None
+
+    async def get_many(self, device_ids):
+        cur = await self.conn.execute(
+            "SELECT id, snapshot, deleted FROM device_projection WHERE id = ANY(%s)", [list(device_ids)])
+        return {row["id"]: ProjectedDevice(device_from_snapshot(row["snapshot"]), row["deleted"])
+                for row in await cur.fetchall()}
 
     async def upsert(self, device):
         await self.conn.execute(

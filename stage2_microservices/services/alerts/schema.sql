@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     escalation_due_at  TIMESTAMPTZ
 );
 CREATE INDEX IF NOT EXISTS alerts_by_owner ON alerts (owner_id, opened_at DESC, id DESC);
+-- Which devices an owner has alerts of (visibility is decided per device before paging).
+CREATE INDEX IF NOT EXISTS alerts_owner_devices ON alerts (owner_id, device_id);
 CREATE INDEX IF NOT EXISTS alerts_active ON alerts (device_id) WHERE status <> 'resolved';
 CREATE INDEX IF NOT EXISTS alerts_due ON alerts (escalation_due_at) WHERE escalation_due_at IS NOT NULL;
 

@@ -7,7 +7,7 @@ from homesense_core.clock import format_ts, parse_ts, utcnow
 from homesense_core.cursor import check_cursor, encode_cursor
 from homesense_core.escalation import escalate, escalation_due_at
 from homesense_core.model import Alert, alert_to_json
-from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.problems import FieldError, NotFound, ServiceUnavailable, ValidationFailed
 from homesense_core.validation import parse_alerts_query
 
 from stage2_microservices.common.devices_client import DeviceDirectory, device_from_snapshot
@@ -114,14 +114,17 @@ class AlertService:
     # --- requests ----------------------------------------------------------------------
 
     async def list_page(self, owner_id: str, query) -> dict:
-        """Newest first; alerts of deleted devices never show, even before the event arrives."""
+        """Newest first, only alerts of devices not deleted (as far as device events have told us)."""
         q = parse_alerts_query(query)
         after = _position(q.cursor)
-        live = await self.devices.ids_of(owner_id)
-        if q.device_id is not None:
-            live &= {q.device_id}
         async with self.uow() as uow:
-            rows = await uow.alerts.page(owner_id, live, q.status, after, q.limit + 1)
+            device_ids = await uow.alerts.device_ids(owner_id)
+            if q.device_id is not None:
+                device_ids &= {q.device_id}
+            projected = await uow.devices.get_many(device_ids)
+        visible = await self._visible_devices(owner_id, device_ids, projected)
+        async with self.uow() as uow:
+            rows = await uow.alerts.page(owner_id, visible, q.status, after, q.limit + 1)
         more = len(rows) > q.limit
         rows = rows[:q.limit]
         next_cursor = None
@@ -129,11 +132,33 @@ class AlertService:
             next_cursor = encode_cursor({"o": format_ts(rows[-1].opened_at), "i": rows[-1].id})
         return {"items": [alert_to_json(a) for a in rows], "next_cursor": next_cursor}
 
+    async def _visible_devices(self, owner_id: str, device_ids: set[str], projected: dict) -> set[str]:
+        """Devices whose alerts show: the projection decides, devices is asked only about the unseen."""
+        # Trusting the projection keeps /alerts up while devices is down. The price: a deletion
+        # hides alerts once its device.deleted event is consumed (well under a second after the
+        # 204), not at the 204 itself; the contract allows that. on_readings projects a device in
+        # the transaction that stores its first alert, so the read-through is a safety net.
+        visible = {i for i, p in projected.items() if not p.deleted}
+        for device_id in device_ids - projected.keys():
+            if await self._exists_upstream(owner_id, device_id):
+                visible.add(device_id)
+        return visible
+
+    async def _exists_upstream(self, owner_id: str, device_id: str) -> bool:
+        """Read-through fallback for a device the projection never saw."""
+        try:
+            return await self.devices.owned(owner_id, device_id) is not None
+        except ServiceUnavailable:
+            # An alert exists only because a reading event carried this device and its owner,
+            # so the alert's own record is enough to show it until devices answers again.
+            return True
+
     async def _visible(self, owner_id: str, alert_id: str) -> Alert:
         async with self.uow() as uow:
             alert = await uow.alerts.get(alert_id)
+            projected = await uow.devices.get_many({alert.device_id}) if alert is not None else {}
         if alert is None or alert.owner_id != owner_id \
-                or await self.devices.owned(owner_id, alert.device_id) is None:
+                or not await self._visible_devices(owner_id, {alert.device_id}, projected):
             raise NotFound("No such alert.")
         return alert
 

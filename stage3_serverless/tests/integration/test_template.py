@@ -97,7 +97,7 @@ def test_gateway_response_is_problem_json_with_cors(template, response_type, sta
     assert response["statusCode"] == str(status)
     headers = {k.removeprefix("gatewayresponse.header."): v for k, v in response["responseParameters"].items()}
     assert headers["Content-Type"] == f"'{PROBLEM_CONTENT_TYPE}'"
-    assert "Access-Control-Allow-Origin" in headers
+    assert "Access-Control-Allow-Origin" in headers and "X-Request-Id" in headers
     if status == 401:
         assert headers["WWW-Authenticate"] == "'Bearer'"
     if status == 429:

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from homesense_core.clock import format_ts, utcnow
-from homesense_core.problems import Conflict, NotFound
+from homesense_core.problems import Conflict, NotFound, ServiceUnavailable
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory, device_snapshot
@@ -14,6 +14,26 @@ from stage2_microservices.services.alerts.repository import InMemoryAlertsUnitOf
 from stage2_microservices.services.alerts.service import AlertService
 
 pytestmark = pytest.mark.anyio
+
+
+class Directory(InMemoryDeviceDirectory):
+    """The devices read-through fake that counts calls and can be switched off."""
+
+    def __init__(self, *devices):
+        super().__init__(*devices)
+        self.up, self.calls = True, 0
+
+    async def get(self, device_id):
+        self.calls += 1
+        if not self.up:
+            raise ServiceUnavailable("The devices service is unavailable.")
+        return await super().get(device_id)
+
+    async def ids_of(self, owner_id):
+        self.calls += 1
+        if not self.up:
+            raise ServiceUnavailable("The devices service is unavailable.")
+        return await super().ids_of(owner_id)
 
 
 class Clock:
@@ -30,7 +50,7 @@ def world():
     device = new_device(parse_new_device({"name": "t", "kind": "temperature", "low_threshold": 10,
                                           "high_threshold": 30, "escalation_after_seconds": 60}),
                         "alice01", clock())
-    directory = InMemoryDeviceDirectory(device)
+    directory = Directory(device)
     service = AlertService(lambda: InMemoryAlertsUnitOfWork(state), directory, clock=clock)
     return service, state, device, directory, clock
 
@@ -107,18 +127,60 @@ async def test_other_users_never_see_an_alert(world):
     assert (await service.list_page("bob01", {}))["items"] == []
 
 
-async def test_deleted_device_hides_alerts_before_and_after_the_event(world):
+async def test_alerts_are_served_from_the_projection_while_devices_is_down(world):
+    service, _, device, directory, _ = world
+    await _readings(service, device, 5)
+    directory.up = False
+    (alert,) = (await service.list_page("alice01", {}))["items"]
+    assert (await service.get("alice01", alert["id"]))["id"] == alert["id"]
+    assert (await service.acknowledge("alice01", alert["id"]))["status"] == "acknowledged"
+    assert directory.calls == 0  # the reading event projected the device; devices was never asked
+
+
+async def test_device_deleted_event_hides_its_alerts_and_later_readings(world):
     service, state, device, directory, _ = world
     await _readings(service, device, 5)
     alert_id = (await service.list_page("alice01", {}))["items"][0]["id"]
-    directory.remove(device.id)  # deleted in the devices service; event not consumed yet
-    assert (await service.list_page("alice01", {}))["items"] == []
-    with pytest.raises(NotFound):
-        await service.get("alice01", alert_id)
+    directory.remove(device.id)  # deleted in the devices service; the event decides visibility
+    assert [a["id"] for a in (await service.list_page("alice01", {}))["items"]] == [alert_id]
     await service.on_device("device.deleted", {"device": device_snapshot(device)}, "del-1")
+    assert (await service.list_page("alice01", {}))["items"] == []
+    for call in (service.get, service.acknowledge):
+        with pytest.raises(NotFound):
+            await call("alice01", alert_id)
     assert state.tables["alerts"] == {}
     await _readings(service, device, 1)  # a late reading event of the deleted device
     assert state.tables["alerts"] == {}
+    assert directory.calls == 0
+
+
+async def test_a_tombstone_hides_an_alert_row_that_outlived_it(world):
+    service, state, device, *_ = world
+    await _readings(service, device, 5)
+    alert_id = (await service.list_page("alice01", {}))["items"][0]["id"]
+    state.tables["devices"][device.id] = replace(state.tables["devices"][device.id], deleted=True)
+    assert (await service.list_page("alice01", {}))["items"] == []
+    with pytest.raises(NotFound):
+        await service.get("alice01", alert_id)
+
+
+@pytest.mark.parametrize("devices_says,shown", [("exists", True), ("gone", False), ("down", True)])
+async def test_a_device_the_projection_never_saw_is_read_through(world, devices_says, shown):
+    service, state, device, directory, _ = world
+    await _readings(service, device, 5)
+    alert_id = (await service.list_page("alice01", {}))["items"][0]["id"]
+    del state.tables["devices"][device.id]
+    directory.up = devices_says != "down"
+    if devices_says == "gone":
+        directory.remove(device.id)
+    listed = [a["id"] for a in (await service.list_page("alice01", {}))["items"]]
+    assert listed == ([alert_id] if shown else [])
+    if shown:
+        assert (await service.get("alice01", alert_id))["id"] == alert_id
+    else:
+        with pytest.raises(NotFound):
+            await service.get("alice01", alert_id)
+    assert directory.calls == 2
 
 
 async def test_escalation_follows_the_devices_current_period(world):
