@@ -165,6 +165,8 @@ def _jsonable(value):
 def _log(case, response) -> None:
     entry = {
         "op": case.operation.label,
+        "phase": case.meta.phase.name.value if case.meta is not None else None,
+        "mode": case.meta.generation.mode.value if case.meta is not None else None,
         "method": response.request.method,
         "url": response.request.url,
         "headers": _jsonable(dict(case.headers or {})),

@@ -4,7 +4,7 @@ from stage2_microservices.common.settings import BaseServiceSettings, DatabaseSe
 
 
 class AlertsSettings(BaseServiceSettings, DatabaseSettings, NatsSettings):
-    """Own database, NATS, and the devices service for the read-through on requests."""
+    """Own database, NATS, and the devices service for the read-through fallback."""
 
     service_name: str = "alerts"
     devices_url: str
