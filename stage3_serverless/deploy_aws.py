@@ -1,9 +1,8 @@
-"""`python -m stage3_serverless.deploy_aws`: the packaged template, unmodified, onto real AWS.
+"""`python -m stage3_serverless.deploy_aws`: the packaged template, unmodified, onto real AWS."""
 
-The only step between `chalice package` and CloudFormation is the one `aws cloudformation package`
-performs: the code bundle goes to S3 and CodeUri names it. Credentials come from the usual boto3
-chain (environment, profile, SSO); nothing here stores or prints them.
-"""
+# The only step between `chalice package` and CloudFormation is the one `aws cloudformation package`
+# performs: the code bundle goes to S3 and CodeUri names it. Credentials come from the usual boto3
+# chain (environment, profile, SSO); nothing here stores or prints them.
 
 from __future__ import annotations
 

@@ -99,7 +99,8 @@ def deploy(settings: LocalSettings, stack: Ministack, package: Package) -> dict[
     code_key = f"{package.source_hash[:16]}/deployment.zip"
     s3.upload_file(str(package.zip_path), settings.code_bucket, code_key)
     ensure_signing_key(stack.client("ssm"), settings.signing_key_parameter, log)
-    template = localize(package.template(), code_bucket=settings.code_bucket, code_key=code_key,
+    packaged = package.template()
+    template = localize(packaged, code_bucket=settings.code_bucket, code_key=code_key,
                         endpoint_url=stack.endpoint_url)
     # Like on AWS, a template over 51,200 bytes must come from S3.
     template_key = f"{package.source_hash[:16]}/template.json"
@@ -109,8 +110,10 @@ def deploy(settings: LocalSettings, stack: Ministack, package: Package) -> dict[
                            parameters=settings.parameters(), log=log)
     prefix = f"{stack.endpoint_url}/_aws/execute-api"
     ws_prefix = prefix.replace("http://", "ws://", 1)
-    return {"base_url": f"{prefix}/{outputs['RestAPIId']}/api",
-            "ws_url": f"{ws_prefix}/{outputs['WebsocketAPIId']}/api"}
+    rest_stage = packaged["Resources"]["RestAPI"]["Properties"]["StageName"]
+    ws_stage = packaged["Resources"]["WebsocketAPIStage"]["Properties"]["StageName"]
+    return {"base_url": f"{prefix}/{outputs['RestAPIId']}/{rest_stage}",
+            "ws_url": f"{ws_prefix}/{outputs['WebsocketAPIId']}/{ws_stage}"}
 
 
 def wait_healthy(base_url: str, timeout_s: float) -> None:

@@ -1,10 +1,9 @@
-"""The only changes made to the packaged template for the local ministack target.
+"""The only changes made to the packaged template for the local ministack target."""
 
-ministack deploys plain CloudFormation; it applies the SAM transform only with the optional
-aws-sam-translator package, which this project does not install. So the few SAM constructs
-`chalice package` emits are expanded here the way the SAM transform expands them, plus three
-local-only settings. Real AWS gets the unmodified template (see deploy_aws.py).
-"""
+# ministack deploys plain CloudFormation; it applies the SAM transform only with the optional
+# aws-sam-translator package, which this project does not install. So the few SAM constructs
+# `chalice package` emits are expanded here the way the SAM transform expands them, plus three
+# local-only settings. Real AWS gets the unmodified template (see deploy_aws.py).
 
 from __future__ import annotations
 

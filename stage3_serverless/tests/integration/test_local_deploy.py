@@ -1,7 +1,6 @@
-"""Against a real local deploy: API Gateway in front, the escalation state machine, clean shutdown.
+"""Against a real local deploy: API Gateway in front, the escalation state machine, clean shutdown."""
 
-Tests run in file order: the escalation tests switch the stream handler off, the last one stops the stage.
-"""
+# Tests run in file order: the escalation tests switch the stream handler off, the last one stops the stage.
 
 from __future__ import annotations
 
@@ -47,11 +46,9 @@ def test_authorizer_refusal_is_rendered_by_the_gateway_response(local_stage):
 
 @pytest.fixture(scope="module")
 def escalation(local_stage):
-    """Table and state machine of the deploy, with the app's stream handler switched off.
-
-    The app starts its own execution for every opened alert; these tests drive the state
-    machine alone, so the items they write must not reach the app.
-    """
+    """Table and state machine of the deploy, with the app's stream handler switched off."""
+    # The app starts its own execution for every opened alert; these tests drive the state
+    # machine alone, so the items they write must not reach the app.
     lam = local_stage.client("lambda")
     for fn in lam.list_functions()["Functions"]:
         if "OnTableChange" in fn["FunctionName"]:
