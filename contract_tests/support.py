@@ -370,3 +370,16 @@ class WsClient:
 
     def __exit__(self, *exc):
         self.close()
+
+
+# Contract 1.0.0 clarification: a 401 refused at the edge before application code runs (stage 3's
+# API Gateway authorizer, answered by a Gateway Response that maps one header source only) may
+# carry the edge's own request id instead of the caller's. Every other response echoes it.
+EDGE_REFUSAL_STATUSES = frozenset({401})
+
+
+def request_id_ok(sent: str, got: str | None, status: int) -> bool:
+    """True when `got` is the caller's valid `sent`, or a valid edge id on an edge refusal."""
+    if got == sent:
+        return True
+    return status in EDGE_REFUSAL_STATUSES and bool(got) and bool(REQUEST_ID_RE.match(got)) and len(got) <= 128

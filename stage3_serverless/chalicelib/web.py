@@ -8,7 +8,7 @@ from chalice import Chalice, Response
 
 from homesense_core.bodies import decode_json_body
 from homesense_core.http import REQUEST_ID_HEADER, cors_headers, request_id_from
-from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, MethodNotAllowed,
+from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, MethodNotAllowed, NotFound,
                                      ProblemError, ServiceUnavailable, Unauthorized, problem_dict,
                                      slug_for_status)
 
@@ -22,6 +22,9 @@ log.setLevel(logging.INFO)
 # routes that take a body let decode_json_body answer 413/415/400.
 ANY_CONTENT = ["*/*"]
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# API Gateway sends every path no route matches here ({proxy+} is greedy; it never matches "/"),
+# so unknown paths get the app's preflight, 404, CORS and X-Request-Id instead of a gateway response.
+CATCH_ALL_PATHS = ("/", "/{proxy+}")
 
 
 def problem_response(exc: ProblemError) -> Response:
@@ -107,9 +110,20 @@ def _not_allowed(allowed):
     return view
 
 
+@handles_problems
+def _unknown_route(**_params):
+    raise NotFound("No such route.")
+
+
+def _is_catch_all(path: str) -> bool:
+    return path in CATCH_ALL_PATHS or path.endswith("+}")
+
+
 def complete_routes(app: Chalice) -> None:
-    """Every path answers OPTIONS (preflight, no auth) and 405 for its other methods."""
-    for index, (path, methods) in enumerate(sorted(app.routes.items())):
+    """Known paths answer OPTIONS (preflight, no auth) and 405 for other methods; all others 404."""
+    known = sorted(p for p in app.routes if not _is_catch_all(p))
+    for index, path in enumerate(known):
+        methods = app.routes[path]
         present = [m for m in ALL_METHODS if m in methods]
         allowed = present + ["OPTIONS"]
         if "OPTIONS" not in methods:
@@ -118,3 +132,11 @@ def complete_routes(app: Chalice) -> None:
         if others:
             app.route(path, methods=others, content_types=ANY_CONTENT,
                       name=f"method_not_allowed_{index}")(_not_allowed(allowed))
+    for index, path in enumerate(CATCH_ALL_PATHS):
+        if path in app.routes:
+            raise ValueError(f"{path} is reserved for unknown routes")
+        app.route(path, methods=["OPTIONS"], content_types=ANY_CONTENT,
+                  name=f"preflight_unknown_{index}")(_preflight)
+        # No authorizer: an unknown path is 404 with or without a token.
+        app.route(path, methods=list(ALL_METHODS), content_types=ANY_CONTENT,
+                  name=f"not_found_{index}")(_unknown_route)
