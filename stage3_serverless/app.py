@@ -4,12 +4,14 @@ import os
 
 from chalice import Chalice
 
-from chalicelib import container, web
+from chalicelib import container, logs, web
 from chalicelib.routes import accounts, alerts, auth, devices, readings
 from chalicelib.services import evaluation, websocket
 from chalicelib.streams import events_of
 
 app = Chalice(app_name="homesense")
+# Chalice sets its logger ("homesense", ours too) to ERROR; the one-line-per-invocation log is INFO.
+logs.configure(app.log)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(web.edge, "http")
 for blueprint in (auth.auth, accounts.bp, devices.bp, readings.bp, alerts.bp):
@@ -20,7 +22,10 @@ web.complete_routes(app)
 @app.on_dynamodb_record(stream_arn=os.environ["TABLE_STREAM_ARN"], batch_size=100)
 def on_table_change(event):
     """Evaluate accepted readings, push alert changes, purge deleted devices: in stream order."""
-    evaluation.handle(container.get(), events_of(event.to_dict().get("Records", [])))
+    records = event.to_dict().get("Records", [])
+    events = events_of(records)
+    logs.record(stream_records=len(records), events=len(events))
+    evaluation.handle(container.get(), events)
 
 
 @app.on_ws_connect()
@@ -30,6 +35,7 @@ def on_ws_connect(event):
     deps = container.get()
     status = websocket.connect(deps, event.connection_id, params.get("token"),
                                websocket.callback_endpoint(deps, event.domain_name, event.stage))
+    logs.record(ws="connect", connection_id=event.connection_id, status=status)
     return {"statusCode": status}
 
 
@@ -37,11 +43,13 @@ def on_ws_connect(event):
 def on_ws_message(event):
     """Answer {"action":"ping"} with {"type":"pong"}; ignore anything else."""
     deps = container.get()
-    websocket.message(deps, event.connection_id,
-                      websocket.callback_endpoint(deps, event.domain_name, event.stage), event.body)
+    reply = websocket.message(deps, event.connection_id,
+                              websocket.callback_endpoint(deps, event.domain_name, event.stage), event.body)
+    logs.record(ws="message", connection_id=event.connection_id, replied=reply is not None)
 
 
 @app.on_ws_disconnect()
 def on_ws_disconnect(event):
     """Forget the connection."""
     websocket.disconnect(container.get(), event.connection_id)
+    logs.record(ws="disconnect", connection_id=event.connection_id)

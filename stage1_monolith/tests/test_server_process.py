@@ -66,3 +66,14 @@ def test_signing_key_is_private_and_survives_restarts(tmp_path):
     assert (tmp_path / "data" / "signing-key.pem").stat().st_mode & 0o777 == 0o600
     with ServerProcess(tmp_path / "data") as second:
         assert requests.get(f"{second.base_url}/.well-known/jwks.json", timeout=30).json() == jwks
+
+
+def test_a_keep_alive_connection_still_works_after_a_413(tmp_path):
+    with ServerProcess(tmp_path / "data") as server, requests.Session() as session:
+        too_big = b'{"username": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+        refused = session.post(f"{server.base_url}/users", data=too_big,
+                               headers={"Content-Type": "application/json"}, timeout=30)
+        assert refused.status_code == 413
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        # The same pooled connection carries the next request: the unread body was drained.
+        assert session.get(f"{server.base_url}/health", timeout=30).status_code == 200

@@ -10,7 +10,7 @@ from homesense_core.tokens import SigningKey
 from . import ports
 from .aws_clients import AwsClients
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("homesense." + __name__)
 
 
 class SsmSigningKey(ports.SigningKeySource):

@@ -10,7 +10,7 @@ from homesense_core.model import Alert
 
 from .dynamo.items import alert_from, deserialize
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("homesense." + __name__)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """The HTTP edge: problem+json for every error, CORS, X-Request-Id, and the caller's identity."""
 
 import functools
-import json
 import logging
 
 from chalice import Chalice, Response
@@ -12,11 +11,10 @@ from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, Method
                                      ProblemError, ServiceUnavailable, Unauthorized, problem_dict,
                                      slug_for_status)
 
-from . import container
+from . import container, logs
 from .aws_clients import unavailable
 
-log = logging.getLogger("homesense")
-log.setLevel(logging.INFO)
+log = logging.getLogger("homesense.web")
 
 # Every route accepts any media type: Chalice would answer 415 itself, before our code;
 # routes that take a body let decode_json_body answer 413/415/400.
@@ -94,8 +92,7 @@ def edge(event, get_response):
     preflight = event.method == "OPTIONS"
     response.headers.update(cors_headers(event.headers.get("origin"), origins, preflight=preflight))
     response.headers[REQUEST_ID_HEADER] = request_id
-    log.info(json.dumps({"request_id": request_id, "method": event.method, "path": event.path,
-                         "status": response.status_code}))
+    logs.record(request_id=request_id, method=event.method, path=event.path, status=response.status_code)
     return response
 
 

@@ -11,7 +11,7 @@ from ..container import Dependencies
 from ..ports import ConnectionGone
 from ..streams import AlertChanged, DeviceDeleted, ReadingsAccepted
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("homesense." + __name__)
 
 WRITE_ATTEMPTS = 5
 
