@@ -105,6 +105,21 @@ def test_health_with_another_method_is_a_405_problem(gw, method):
     assert "GET" in response.headers["allow"]
 
 
+@pytest.mark.parametrize("method,path,reason", [
+    ("QUERY", "/health", "Content-Type"),
+    ("QUERY", "/devices", "Content-Type"),
+    ("FROB", "/health", "http1.codec_error"),
+])
+def test_a_request_envoy_refuses_before_routing_is_a_400_problem_that_says_why(gw, method, path, reason):
+    # Refused before edge.lua saw the request, so it has no request id to echo; the rest holds.
+    response = requests.request(method, gw.base_url + path, timeout=5)
+    assert response.status_code == 400 and response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert (body["type"], body["status"], body["title"]) == ("/problems/malformed-request", 400, "Malformed request")
+    assert reason in body["detail"]
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
 @pytest.mark.parametrize("path", ["/me", "/devices", "/devices/d1", "/devices/d1/readings", "/alerts/a1"])
 def test_missing_token_is_a_401_problem_with_www_authenticate(gw, path):
     response = requests.get(gw.base_url + path, timeout=5)

@@ -92,7 +92,9 @@ def edge(event, get_response):
     preflight = event.method == "OPTIONS"
     response.headers.update(cors_headers(event.headers.get("origin"), origins, preflight=preflight))
     response.headers[REQUEST_ID_HEADER] = request_id
-    logs.record(request_id=request_id, method=event.method, path=event.path, status=response.status_code)
+    # event.path is the matched route (e.g. /{proxy+}); the request context has the real path.
+    logs.record(request_id=request_id, method=event.method, route=event.path,
+                path=(event.context or {}).get("path"), status=response.status_code)
     return response
 
 
@@ -112,13 +114,9 @@ def _unknown_route(**_params):
     raise NotFound("No such route.")
 
 
-def _is_catch_all(path: str) -> bool:
-    return path in CATCH_ALL_PATHS or path.endswith("+}")
-
-
 def complete_routes(app: Chalice) -> None:
     """Known paths answer OPTIONS (preflight, no auth) and 405 for other methods; all others 404."""
-    known = sorted(p for p in app.routes if not _is_catch_all(p))
+    known = sorted(p for p in app.routes if p not in CATCH_ALL_PATHS)
     for index, path in enumerate(known):
         methods = app.routes[path]
         present = [m for m in ALL_METHODS if m in methods]

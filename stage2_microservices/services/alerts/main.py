@@ -1,17 +1,15 @@
 """Composition root of the alerts service: `uvicorn ...alerts.main:create_app --factory`."""
 
 import asyncio
-from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from stage2_microservices.common.app import build_service_app, service_bus, service_database
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
-from stage2_microservices.common.messaging import Bus, Topology
+from stage2_microservices.common.messaging import Bus
 from stage2_microservices.common.outbox import OutboxRelay
-from stage2_microservices.common.runtime import BackgroundTasks, health_router
-from stage2_microservices.common.uow import COMMON_SCHEMA
-from stage2_microservices.common.web import configure_logging, install_edges
+from stage2_microservices.common.web import configure_logging
 
 from .repository import PostgresAlertsUnitOfWork, schema_sql
 from .routes import build_router
@@ -27,13 +25,12 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
     configure_logging(settings.service_name, settings.log_level)
     relay = None
     if uow_factory is None:
-        db = db or Database(settings.database_url, [COMMON_SCHEMA, schema_sql()], settings.db_pool_max)
-        bus = bus or Bus(settings.nats_url, Topology(settings.events_namespace), settings.service_name)
+        db = db or service_database(settings, schema_sql())
+        bus = bus or service_bus(settings)
         relay = OutboxRelay(db, bus.publish)
         uow_factory = lambda: PostgresAlertsUnitOfWork(db)  # noqa: E731
     devices = devices or HttpDeviceDirectory(settings.devices_url)
     service = AlertService(uow_factory, devices, on_commit=relay.wake if relay else lambda: None)
-    tasks = BackgroundTasks()
 
     async def scheduler():
         """Persisted due rows make this survive restarts: whoever runs next picks them up."""
@@ -41,34 +38,15 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
             await service.escalate_due()
             await asyncio.sleep(settings.escalation_poll_seconds)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        if db is not None:
-            await db.open()
-        if bus is not None:
-            await bus.connect()
-            tasks.start("outbox-relay", relay.run)
-            tasks.start("reading-events", lambda: bus.consume("reading", READINGS_CONSUMER, service.on_readings))
-            tasks.start("device-events", lambda: bus.consume("device", DEVICES_CONSUMER, service.on_device))
-            tasks.start("escalation", scheduler)
-        try:
-            yield
-        finally:
-            await tasks.stop()
-            if bus is not None:
-                await bus.close()
-            if db is not None:
-                await db.close()
-            await devices.close()
-
-    app = FastAPI(title="HomeSense alerts", lifespan=lifespan, docs_url=None, redoc_url=None)
-    install_edges(app, settings.cors_origins)
-    app.include_router(build_router(service))
-    checks = {}
-    if db is not None:
-        checks["database"] = db.ping
-    if bus is not None:
-        checks["nats"] = lambda: bus.is_connected
-    app.include_router(health_router(checks))
+    background = []
+    if relay is not None:
+        background = [
+            ("outbox-relay", relay.run),
+            ("reading-events", lambda: bus.consume("reading", READINGS_CONSUMER, service.on_readings)),
+            ("device-events", lambda: bus.consume("device", DEVICES_CONSUMER, service.on_device)),
+            ("escalation", scheduler),
+        ]
+    app = build_service_app("HomeSense alerts", settings, db=db, bus=bus, background=background,
+                            routers=[build_router(service)], on_close=[devices.close])
     app.state.service = service
     return app

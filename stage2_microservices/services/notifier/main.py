@@ -1,12 +1,10 @@
 """Composition root of the notifier service: `uvicorn ...notifier.main:create_app --factory`."""
 
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
-from stage2_microservices.common.messaging import Bus, Topology
-from stage2_microservices.common.runtime import health_router
-from stage2_microservices.common.web import configure_logging, install_edges
+from stage2_microservices.common.app import build_service_app, service_bus
+from stage2_microservices.common.messaging import Bus
+from stage2_microservices.common.web import configure_logging
 
 from .auth import JwksVerifier, identity_jwks
 from .hub import Hub
@@ -25,22 +23,12 @@ def create_app(settings: NotifierSettings | None = None, *, bus: Bus | None = No
     service = NotifierService(hub)
     verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
     if subscribe:
-        bus = bus or Bus(settings.nats_url, Topology(settings.events_namespace), settings.service_name)
+        bus = bus or service_bus(settings)
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        if bus is not None:
-            await bus.connect()
-            await bus.subscribe_new("alert", service.on_alert_event)
-        try:
-            yield
-        finally:
-            if bus is not None:
-                await bus.close()
-
-    app = FastAPI(title="HomeSense notifier", lifespan=lifespan, docs_url=None, redoc_url=None)
-    install_edges(app, settings.cors_origins)
-    app.include_router(build_router(service, hub, verifier))
-    app.include_router(health_router({"nats": lambda: bus.is_connected} if bus is not None else {}))
+    # No database and no durable consumer: pushes are at-most-once to whoever is connected now,
+    # so the subscription is made once at startup rather than run as a supervised task.
+    on_start = [lambda: bus.subscribe_new("alert", service.on_alert_event)] if bus is not None else []
+    app = build_service_app("HomeSense notifier", settings, bus=bus, on_start=on_start,
+                            routers=[build_router(service, hub, verifier)])
     app.state.service, app.state.hub = service, hub
     return app

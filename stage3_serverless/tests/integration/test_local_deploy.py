@@ -44,6 +44,34 @@ def test_authorizer_refusal_is_rendered_by_the_gateway_response(local_stage):
     assert json.loads(body)["type"] == "/problems/unauthorized"
 
 
+def test_a_refused_token_is_the_same_401_problem(local_stage):
+    # The authorizer's Deny is ACCESS_DENIED; its gateway response is the same 401 as a missing token.
+    status, headers, body = _get(f"{local_stage.base_url}/me", {"Authorization": "Bearer not.a.jwt"})
+    headers = {k.lower(): v for k, v in headers.items()}
+    assert status == 401 and headers["www-authenticate"] == "Bearer"
+    assert json.loads(body)["type"] == "/problems/unauthorized"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_an_unknown_path_is_the_apps_404_through_the_greedy_route(local_stage, method):
+    request = urllib.request.Request(f"{local_stage.base_url}/devices/x/y/z", method=method,
+                                     headers={"X-Request-Id": "it-unknown-route"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert caught.value.code == 404
+    assert caught.value.headers["X-Request-Id"] == "it-unknown-route"  # the app's echo, not the gateway's id
+    assert json.loads(caught.value.read())["type"] == "/problems/not-found"
+
+
+def test_preflight_on_an_unknown_path_is_answered(local_stage):
+    request = urllib.request.Request(f"{local_stage.base_url}/no/such/route", method="OPTIONS",
+                                     headers={"Origin": "https://a.test", "Access-Control-Request-Method": "PUT"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        assert resp.status == 204
+        assert resp.headers["Access-Control-Max-Age"] == "600"
+        assert "Idempotency-Key" in resp.headers["Access-Control-Allow-Headers"]
+
+
 @pytest.fixture(scope="module")
 def escalation(local_stage):
     """Table and state machine of the deploy, with the app's stream handler switched off."""

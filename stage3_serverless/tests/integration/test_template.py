@@ -109,6 +109,17 @@ def test_gateway_response_is_problem_json_with_cors(template, response_type, sta
     assert PROBLEM_TYPES[slug] == (status, problem["title"]) and problem["status"] == status
 
 
+@pytest.mark.parametrize("path", ["/", "/{proxy+}"])
+def test_unknown_paths_reach_the_app_without_the_authorizer(template, path):
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    methods = paths[path]
+    assert set(methods) == {"get", "post", "put", "patch", "delete", "options"}
+    for method in methods.values():
+        assert "security" not in method  # 404 with or without a token
+        assert method["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+    assert any("security" in m for m in paths["/me"].values()), "known routes keep their authorizer"
+
+
 def test_stage_throttling_comes_from_the_rate_limit_parameters(template):
     (setting,) = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
     assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*")

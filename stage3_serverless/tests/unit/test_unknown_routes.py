@@ -1,11 +1,14 @@
 """Unknown paths reach the app through the catch-all routes: 404 problem, preflight 204, never 405."""
 
+import json
+
 import pytest
 from chalice import Chalice
 from chalice.local import LambdaContext
 
 from chalicelib import web
 from homesense_core.http import CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_MAX_AGE
+from homesense_core.problems import PROBLEM_TYPES
 
 from .support import unique
 
@@ -40,7 +43,8 @@ def test_any_method_on_an_unknown_path_is_a_404_problem_from_the_app(harness, pa
     assert out["headers"]["Content-Type"] == "application/problem+json"
     assert out["headers"]["X-Request-Id"] == request_id  # the caller's, not the gateway's
     assert out["headers"]["Access-Control-Allow-Origin"] == "*"
-    assert '"type": "/problems/not-found"' in out["body"]
+    assert json.loads(out["body"]) == {"type": "/problems/not-found", "title": PROBLEM_TYPES["not-found"][1],
+                                       "status": 404, "detail": "No such route."}
 
 
 @pytest.mark.parametrize("path", ["/no-such-route", "/devices/x/y/z", "/"])

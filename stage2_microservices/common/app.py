@@ -1,0 +1,68 @@
+"""What every service's composition root wires the same way: its pool, its bus, its FastAPI app."""
+
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Awaitable, Callable, Sequence
+
+from fastapi import APIRouter, FastAPI
+
+from .db import Database
+from .messaging import Bus, Topology
+from .runtime import BackgroundTasks, health_router
+from .settings import BaseServiceSettings, DatabaseSettings, NatsSettings
+from .uow import COMMON_SCHEMA
+from .web import install_edges
+
+Hook = Callable[[], Awaitable[None]]
+
+
+def service_database(settings: DatabaseSettings, schema_sql: str) -> Database:
+    """The service's own pool; the shared outbox/inbox/idempotency tables come before its schema."""
+    return Database(settings.database_url, [COMMON_SCHEMA, schema_sql], settings.db_pool_max)
+
+
+def service_bus(settings: NatsSettings) -> Bus:
+    """The service's NATS connection, named after the service so the server can tell clients apart."""
+    return Bus(settings.nats_url, Topology(settings.events_namespace), settings.service_name)
+
+
+def build_service_app(title: str, settings: BaseServiceSettings, *, db: Database | None = None,
+                      bus: Bus | None = None, on_start: Sequence[Hook] = (),
+                      background: Sequence[tuple[str, Hook]] = (), routers: Sequence[APIRouter] = (),
+                      on_close: Sequence[Hook] = ()) -> FastAPI:
+    """A FastAPI app with the shared edges and health routes whose lifespan runs the given steps.
+
+    Startup: open db, connect bus, await on_start, start background tasks. Shutdown undoes what
+    started, in reverse (tasks, bus, db), then awaits on_close in order.
+    """
+    tasks = BackgroundTasks()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # An exit stack also closes what did open when a later startup step fails.
+        async with AsyncExitStack() as stack:
+            for close in reversed(on_close):
+                stack.push_async_callback(close)
+            if db is not None:
+                await db.open()
+                stack.push_async_callback(db.close)
+            if bus is not None:
+                await bus.connect()
+                stack.push_async_callback(bus.close)
+            for start in on_start:
+                await start()
+            stack.push_async_callback(tasks.stop)
+            for name, factory in background:
+                tasks.start(name, factory)
+            yield
+
+    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_edges(app, settings.cors_origins)
+    for router in routers:
+        app.include_router(router)
+    checks = {}
+    if db is not None:
+        checks["database"] = db.ping
+    if bus is not None:
+        checks["nats"] = lambda: bus.is_connected
+    app.include_router(health_router(checks))
+    return app

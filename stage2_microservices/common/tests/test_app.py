@@ -1,0 +1,93 @@
+"""The shared service app: startup order, shutdown in reverse, health checks from db and bus."""
+
+import asyncio
+
+import pytest
+
+from stage2_microservices.common.app import build_service_app
+from stage2_microservices.common.settings import BaseServiceSettings
+from stage2_microservices.common.testing import AppClient
+
+pytestmark = pytest.mark.anyio
+SETTINGS = BaseServiceSettings(service_name="test")
+
+
+class FakeDatabase:
+    """Records open/close; ping answers `up`."""
+
+    def __init__(self, log: list, up: bool = True):
+        self.log, self.up = log, up
+
+    async def open(self):
+        self.log.append("db.open")
+
+    async def close(self):
+        self.log.append("db.close")
+
+    async def ping(self) -> bool:
+        return self.up
+
+
+class FakeBus:
+    """Records connect/close; connect raises when told to."""
+
+    def __init__(self, log: list, fail: bool = False):
+        self.log, self.fail, self.is_connected = log, fail, False
+
+    async def connect(self):
+        if self.fail:
+            raise ConnectionError("nats down")
+        self.log.append("bus.connect")
+        self.is_connected = True
+
+    async def close(self):
+        self.log.append("bus.close")
+
+
+def _recorder(log: list, entry: str):
+    async def record():
+        log.append(entry)
+    return record
+
+
+async def test_startup_runs_in_order_and_shutdown_undoes_it_in_reverse():
+    log = []
+    task_started = asyncio.Event()
+
+    async def worker():
+        log.append("task.start")
+        task_started.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            log.append("task.stop")
+
+    app = build_service_app("t", SETTINGS, db=FakeDatabase(log), bus=FakeBus(log),
+                            on_start=[_recorder(log, "on_start")], background=[("worker", worker)],
+                            on_close=[_recorder(log, "close.1"), _recorder(log, "close.2")])
+    async with app.router.lifespan_context(app):
+        await asyncio.wait_for(task_started.wait(), 5)
+    assert log == ["db.open", "bus.connect", "on_start", "task.start",
+                   "task.stop", "bus.close", "db.close", "close.1", "close.2"]
+
+
+async def test_a_failed_startup_closes_what_had_already_opened():
+    log = []
+    app = build_service_app("t", SETTINGS, db=FakeDatabase(log), bus=FakeBus(log, fail=True),
+                            on_start=[_recorder(log, "on_start")], on_close=[_recorder(log, "close")])
+    with pytest.raises(ConnectionError):
+        async with app.router.lifespan_context(app):
+            pass
+    assert log == ["db.open", "db.close", "close"]
+
+
+def test_healthz_checks_exactly_the_dependencies_the_service_has():
+    app = build_service_app("t", SETTINGS, db=FakeDatabase([], up=False), bus=FakeBus([]))
+    with AppClient(app) as client:
+        reply = client.get("/healthz")
+    assert reply.status_code == 503
+    assert reply.json()["checks"] == {"database": False, "nats": True}
+    with AppClient(build_service_app("t", SETTINGS)) as client:
+        reply = client.get("/healthz")
+        assert (reply.status_code, reply.json()["checks"]) == (200, {})
+        assert client.get("/health").json()["stage"] == "microservices"
