@@ -33,10 +33,6 @@ class DeviceDirectory(ABC):
     async def get(self, device_id: str) -> Device | None:
         """The current device (any owner; callers check ownership), None if it does not exist."""
 
-    @abstractmethod
-    async def ids_of(self, owner_id: str) -> set[str]:
-        """Ids of every existing device of one owner."""
-
     async def owned(self, owner_id: str, device_id: str) -> Device | None:
         """The device if it exists and belongs to owner_id."""
         device = await self.get(device_id)
@@ -47,14 +43,14 @@ class DeviceDirectory(ABC):
 
 
 class HttpDeviceDirectory(DeviceDirectory):
-    """Calls GET /internal/devices/{id} and GET /internal/devices?owner_id= on the devices service."""
+    """Calls GET /internal/devices/{id} on the devices service."""
 
     def __init__(self, base_url: str, timeout: float = 5.0):
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
 
-    async def _get(self, path: str, params=None):
+    async def _get(self, path: str):
         try:
-            status, body = await get_json(f"{self.base_url}{path}", params=params, timeout=self.timeout,
+            status, body = await get_json(f"{self.base_url}{path}", timeout=self.timeout,
                                           headers={"X-Request-Id": request_id_var.get()})
         except ConnectionError as exc:
             raise ServiceUnavailable("The devices service is unavailable.") from exc
@@ -65,12 +61,6 @@ class HttpDeviceDirectory(DeviceDirectory):
     async def get(self, device_id):
         status, body = await self._get(f"/internal/devices/{quote(device_id, safe='')}")
         return device_from_snapshot(body) if status == 200 else None
-
-    async def ids_of(self, owner_id):
-        status, body = await self._get("/internal/devices", params={"owner_id": owner_id})
-        if status != 200:
-            raise ServiceUnavailable("The devices service is unavailable.")
-        return set(body["ids"])
 
 
 class InMemoryDeviceDirectory(DeviceDirectory):
@@ -89,6 +79,3 @@ class InMemoryDeviceDirectory(DeviceDirectory):
 
     async def get(self, device_id):
         return self.devices.get(device_id)
-
-    async def ids_of(self, owner_id):
-        return {d.id for d in self.devices.values() if d.owner_id == owner_id}

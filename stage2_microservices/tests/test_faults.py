@@ -138,6 +138,8 @@ def test_alerts_crash_mid_stream_then_every_alert_opens_exactly_once(real_topolo
     up_at = time.monotonic()
     sender.join(120)
     assert not sender.is_alive()
+    print(f"accepted {sum(map(len, sender.accepted.values()))} batches "
+          f"({sender.accepted_between(down_at, up_at)} while alerts was down), refused {sender.refused}")
     # Telemetry does not need alerts to accept readings, and some arrived while alerts was dead.
     assert sender.refused == []
     assert sender.accepted_between(down_at, up_at) > 0

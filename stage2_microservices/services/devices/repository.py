@@ -26,10 +26,6 @@ class DeviceRepository(ABC):
         """Oldest first, strictly after the (created_at, id) position."""
 
     @abstractmethod
-    async def ids_of(self, owner_id: str) -> list[str]:
-        """Ids of an owner's devices."""
-
-    @abstractmethod
     async def add(self, device: Device) -> None:
         """Insert a new device."""
 
@@ -57,9 +53,6 @@ class InMemoryDeviceRepository(DeviceRepository):
         if after is not None:
             mine = [d for d in mine if (d.created_at, d.id) > after]
         return mine[:limit]
-
-    async def ids_of(self, owner_id):
-        return [d.id for d in self.rows.values() if d.owner_id == owner_id]
 
     async def add(self, device):
         self.rows[device.id] = device
@@ -93,10 +86,6 @@ class PostgresDeviceRepository(DeviceRepository):
         return await self._rows(
             "SELECT * FROM devices WHERE owner_id = %s AND (created_at, id) > (%s, %s)"
             " ORDER BY created_at, id LIMIT %s", [owner_id, after[0], after[1], limit])
-
-    async def ids_of(self, owner_id):
-        cur = await self.conn.execute("SELECT id FROM devices WHERE owner_id = %s", [owner_id])
-        return [row["id"] for row in await cur.fetchall()]
 
     async def add(self, device):
         await self.conn.execute(

@@ -48,9 +48,4 @@ def build_router(service: DeviceService) -> APIRouter:
         """Service-to-service read-through (includes owner_id)."""
         return json_response(await service.internal_get(device_id))
 
-    @router.get("/internal/devices", include_in_schema=False)
-    async def internal_ids(owner_id: str = ""):
-        """Ids of one owner's devices, for the alerts service."""
-        return json_response({"ids": await service.internal_ids(owner_id)})
-
     return router

@@ -111,8 +111,3 @@ class DeviceService:
         if device is None:
             raise NotFound("No such device.")
         return device_snapshot(device)
-
-    async def internal_ids(self, owner_id: str) -> list[str]:
-        """Ids of an owner's devices, for other services."""
-        async with self.uow() as uow:
-            return await uow.devices.ids_of(owner_id)

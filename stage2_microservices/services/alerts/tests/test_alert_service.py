@@ -29,12 +29,6 @@ class Directory(InMemoryDeviceDirectory):
             raise ServiceUnavailable("The devices service is unavailable.")
         return await super().get(device_id)
 
-    async def ids_of(self, owner_id):
-        self.calls += 1
-        if not self.up:
-            raise ServiceUnavailable("The devices service is unavailable.")
-        return await super().ids_of(owner_id)
-
 
 class Clock:
     def __init__(self):
