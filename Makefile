@@ -56,18 +56,17 @@ deploy-stage3: $(VENV)/.all
 	@$(PY) -m stage3_serverless.deploy_aws
 
 # --- tests ------------------------------------------------------------------
-UNIT_DIRS := homesense_core stage1_monolith $(wildcard stage2_microservices) $(wildcard stage3_serverless) contract_tests/spec
+UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec
 CONTRACT_STAGES ?= 1 2 3
 
-test: $(VENV)/.all
-	@echo ">> unit and integration tests"
-	@$(PY) -m pytest -q $(UNIT_DIRS) $(PYTEST_ARGS)
+test: unit
 	@for s in $(CONTRACT_STAGES); do \
 	  echo ">> contract suite against stage $$s"; \
 	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
 	done
 
 unit: $(VENV)/.all
+	@echo ">> unit and integration tests"
 	@$(PY) -m pytest -q $(UNIT_DIRS) $(PYTEST_ARGS)
 
 contract: $(VENV)/.all
