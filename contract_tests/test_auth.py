@@ -1,6 +1,4 @@
 """Every protected route refuses a request without a valid bearer token: 401 + WWW-Authenticate."""
-import time
-
 import pytest
 
 from contract_tests.support import (alg_none, assert_problem, describe, foreign_key_token, jwt_parts,
@@ -31,9 +29,7 @@ ROUTE_IDS = [f"{m} {p}" for m, p, _ in PROTECTED]
 def owner(api, make_user):
     """A user with a device and an open alert, plus a token that has expired."""
     u = make_user("auth")
-    device = api.create_device(u, low_threshold=10.0)
-    api.post_readings(u, device["id"], [5.0])
-    alert = api.wait_alert(u, lambda a: a["device_id"] == device["id"], message="alert for auth tests")
+    device, alert = api.device_with_alert(u, [5.0], low_threshold=10.0)
     expired = api.token(u.username, u.password, expires_in=1)
     wait_until(lambda: api.get("/me", token=expired).status_code == 401, timeout=10,
                message="token with expires_in=1 expires")

@@ -149,15 +149,19 @@ def test_invalid_patch_is_422_naming_the_field_and_changes_nothing(api, shared_u
     assert api.get(f"/devices/{d['id']}", user=shared_user).json() == d
 
 
+# (method, path below /devices/{id}, json body) of every route on one device.
+DEVICE_ROUTES = [("GET", "", None), ("PATCH", "", {"room": "x"}), ("DELETE", "", None),
+                 ("GET", "/readings", None), ("GET", "/readings/summary", None),
+                 ("POST", "/readings", {"readings": [{"value": 1}]})]
+
+
 def test_delete_is_204_then_the_device_is_gone_everywhere(api, user):
     d = api.create_device(user)
     keep = api.create_device(user)
     r = api.delete(f"/devices/{d['id']}", user=user)
     assert r.status_code == 204, describe(r)
     assert r.content == b""
-    for method, path, body in [("GET", "", None), ("PATCH", "", {"room": "x"}), ("DELETE", "", None),
-                               ("GET", "/readings", None), ("GET", "/readings/summary", None),
-                               ("POST", "/readings", {"readings": [{"value": 1}]})]:
+    for method, path, body in DEVICE_ROUTES:
         rr = api.request(method, f"/devices/{d['id']}{path}", user=user, json=body)
         assert_problem(rr, 404, "not-found")
     assert [x["id"] for x in api.collect("/devices", user)] == [keep["id"]]
@@ -190,7 +194,5 @@ def test_delete_takes_the_devices_readings_and_alerts_with_it(api, user):
 
 def test_unknown_device_id_is_404_on_every_device_route(api, shared_user):
     missing = "01" + "Z" * 24
-    for method, path, body in [("GET", "", None), ("PATCH", "", {"room": "x"}), ("DELETE", "", None),
-                               ("GET", "/readings", None), ("GET", "/readings/summary", None),
-                               ("POST", "/readings", {"readings": [{"value": 1}]})]:
+    for method, path, body in DEVICE_ROUTES:
         assert_problem(api.request(method, f"/devices/{missing}{path}", user=shared_user, json=body), 404, "not-found")

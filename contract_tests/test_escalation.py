@@ -8,15 +8,15 @@ from contract_tests.support import assert_alert_shape, assert_problem, describe,
 pytestmark = pytest.mark.timeout(90)
 
 
-def open_alert(api, user, after_seconds, value=1.0):
-    d = api.create_device(user, low_threshold=10, escalation_after_seconds=after_seconds)
-    api.post_readings(user, d["id"], [value])
-    return d, api.wait_alert(user, lambda a: a["device_id"] == d["id"])
+def open_alert(api, user, after_seconds):
+    return api.device_with_alert(user, [1.0], low_threshold=10, escalation_after_seconds=after_seconds)
 
 
 def level_reaches(api, user, alert_id, level, timeout=12):
-    return wait_until(lambda: (lambda a: a if a["level"] >= level else None)(api.alert(user, alert_id)),
-                      timeout=timeout, message=f"alert {alert_id} at level {level}")
+    def at_level():
+        a = api.alert(user, alert_id)
+        return a if a["level"] >= level else None
+    return wait_until(at_level, timeout=timeout, message=f"alert {alert_id} at level {level}")
 
 
 def test_open_alert_escalates_to_level_3_and_stops(api, user):
@@ -25,10 +25,9 @@ def test_open_alert_escalates_to_level_3_and_stops(api, user):
     assert l2["status"] == "open"
     assert l2["escalated_at"] is not None
     assert parse_ts(l2["escalated_at"]) >= parse_ts(l2["opened_at"])
-    l3 = wait_until(lambda: (lambda x: x if x["level"] == 3 else None)(api.alert(user, a["id"])),
-                    timeout=12, message="level 3")
+    l3 = level_reaches(api, user, a["id"], 3)
     assert_alert_shape(l3)
-    assert l3["status"] == "open"
+    assert l3["level"] == 3 and l3["status"] == "open"
     assert parse_ts(l3["escalated_at"]) >= parse_ts(l2["escalated_at"])
     # Three more escalation periods: it stays at the maximum level.
     time.sleep(3.5)

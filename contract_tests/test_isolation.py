@@ -10,9 +10,7 @@ pytestmark = pytest.mark.timeout(90)
 def victim(api, make_user):
     """A user with a device, two readings and an open alert."""
     u = make_user("victim")
-    device = api.create_device(u, low_threshold=10.0, room="vault")
-    api.post_readings(u, device["id"], [20.0, 5.0])
-    alert = api.wait_alert(u, lambda a: a["device_id"] == device["id"], message="victim's alert")
+    device, alert = api.device_with_alert(u, [20.0, 5.0], low_threshold=10.0, room="vault")
     return {"user": u, "device": device, "alert": alert}
 
 
@@ -20,9 +18,7 @@ def victim(api, make_user):
 def intruder(api, make_user):
     """Another user with data of their own."""
     u = make_user("intruder")
-    device = api.create_device(u, low_threshold=10.0)
-    api.post_readings(u, device["id"], [1.0])
-    alert = api.wait_alert(u, lambda a: a["device_id"] == device["id"], message="intruder's alert")
+    device, alert = api.device_with_alert(u, [1.0], low_threshold=10.0)
     return {"user": u, "device": device, "alert": alert}
 
 

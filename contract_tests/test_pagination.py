@@ -10,19 +10,7 @@ pytestmark = pytest.mark.timeout(120)
 
 def pages(api, path, user, params):
     """All pages as lists, following next_cursor."""
-    params = dict(params)
-    out = []
-    for _ in range(100):
-        r = api.get(path, user=user, params=params)
-        assert r.status_code == 200, describe(r)
-        body = r.json()
-        assert set(body) == {"items", "next_cursor"}
-        out.append(body["items"])
-        if body["next_cursor"] is None:
-            return out
-        assert isinstance(body["next_cursor"], str) and body["next_cursor"]
-        params["cursor"] = body["next_cursor"]
-    raise AssertionError("pagination does not end")
+    return list(api.pages(path, user, params, max_pages=100))
 
 
 def test_devices_come_oldest_first_each_exactly_once(api, user):
@@ -128,11 +116,9 @@ def test_bad_cursor_is_422_on_every_list(api, shared_user, cursor):
 @pytest.mark.timeout(120)
 def test_alerts_come_newest_first_each_exactly_once(api, user):
     opened = []
-    for i in range(4):
-        d = api.create_device(user, low_threshold=10)
-        api.post_readings(user, d["id"], [1.0])
+    for _ in range(4):
         # Wait for each alert before the next so their order is unambiguous.
-        opened.append(api.wait_alert(user, lambda a, dev=d["id"]: a["device_id"] == dev)["id"])
+        opened.append(api.device_with_alert(user, [1.0], low_threshold=10)[1]["id"])
     got = [a["id"] for p in pages(api, "/alerts", user, {"limit": 3}) for a in p]
     assert got == opened[::-1]
     got = [a["id"] for p in pages(api, "/alerts", user, {"limit": 1}) for a in p]

@@ -1,5 +1,4 @@
 """Readings: 202 batches, validation, time window, read-after-write and the summary."""
-import json
 import math
 from datetime import timedelta
 

@@ -34,10 +34,14 @@ def test_connection_without_a_valid_token_is_refused_before_upgrade(api, ws_url,
     assert refused_status(ws_url, token) in (401, 403)
 
 
-def test_ping_is_answered_with_pong(ws_connect, user):
-    ws = ws_connect(user.token)
+def ping(ws):
+    """Send a ping and return the pong; once it arrives the connection is registered."""
     ws.send_json({"action": "ping"})
-    assert ws.wait_for(lambda m: m == {"type": "pong"}, timeout=5) == {"type": "pong"}
+    return ws.wait_for(lambda m: m == {"type": "pong"}, timeout=5)
+
+
+def test_ping_is_answered_with_pong(ws_connect, user):
+    assert ping(ws_connect(user.token)) == {"type": "pong"}
 
 
 def is_event(t, alert_id, **fields):
@@ -62,8 +66,7 @@ def test_alert_lifecycle_is_pushed_to_every_connection_of_the_owner_only(api, ws
     spy = ws_connect(stranger.token)
     # Make sure all three connections are registered before anything happens.
     for ws in (first, second, spy):
-        ws.send_json({"action": "ping"})
-        ws.wait_for(lambda m: m == {"type": "pong"}, timeout=5)
+        ping(ws)
 
     api.post_readings(owner, d["id"], [3.0])
     opened = first.wait_for(lambda m: isinstance(m, dict) and m.get("type") == "alert.opened",
@@ -104,11 +107,9 @@ def test_alert_lifecycle_is_pushed_to_every_connection_of_the_owner_only(api, ws
 def test_stranger_connection_receives_nothing_from_others_alerts(api, ws_connect, make_user):
     owner, stranger = make_user("wsowner"), make_user("wsstranger")
     spy = ws_connect(stranger.token)
-    spy.send_json({"action": "ping"})
-    spy.wait_for(lambda m: m == {"type": "pong"}, timeout=5)
+    ping(spy)
     mine = ws_connect(owner.token)
-    mine.send_json({"action": "ping"})
-    mine.wait_for(lambda m: m == {"type": "pong"}, timeout=5)
+    ping(mine)
     d = api.create_device(owner, high_threshold=30)
     api.post_readings(owner, d["id"], [50.0])
     mine.wait_for(lambda m: isinstance(m, dict) and m.get("type") == "alert.opened", timeout=PUSH_WAIT_S)

@@ -21,9 +21,13 @@ def _check(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=_CHECK_BYTES).digest()
 
 
+def _flat(payload: dict) -> bool:
+    return all(isinstance(v, _SCALARS) for v in payload.values())
+
+
 def encode_cursor(payload: dict) -> str:
     """Encode a flat dict of JSON scalars into an opaque URL-safe string."""
-    if not all(isinstance(v, _SCALARS) for v in payload.values()):
+    if not _flat(payload):
         raise TypeError("cursor values must be JSON scalars")
     data = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(data + _check(data)).rstrip(b"=").decode()
@@ -47,7 +51,7 @@ def decode_cursor(s: str) -> dict:
         payload = json.loads(data.decode("utf-8"))
     except ValueError as exc:
         raise _invalid() from exc
-    if not isinstance(payload, dict) or not all(isinstance(v, _SCALARS) for v in payload.values()):
+    if not isinstance(payload, dict) or not _flat(payload):
         raise _invalid()
     return payload
 
@@ -57,9 +61,8 @@ def check_cursor(payload: dict, fields: Mapping[str, type | tuple]) -> dict:
     if set(payload) != set(fields):
         raise _invalid()
     for key, types in fields.items():
+        allowed = types if isinstance(types, tuple) else (types,)
         value = payload[key]
-        if isinstance(value, bool) and not (types is bool or (isinstance(types, tuple) and bool in types)):
-            raise _invalid()
-        if not isinstance(value, types):
+        if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
             raise _invalid()
     return payload

@@ -9,12 +9,12 @@ from .clock import format_ts
 
 def summarize(readings: Iterable[tuple[float, datetime]]) -> dict:
     """count, min, max, mean, first/last recorded_at; nulls when there are none."""
-    count, values, first, last = 0, [], None, None
+    values, first, last = [], None, None
     for value, recorded_at in readings:
-        count += 1
         values.append(float(value))
         first = recorded_at if first is None or recorded_at < first else first
         last = recorded_at if last is None or recorded_at > last else last
+    count = len(values)
     if count == 0:
         return {"count": 0, "min": None, "max": None, "mean": None,
                 "first_recorded_at": None, "last_recorded_at": None}

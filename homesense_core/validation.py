@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from .clock import parse_ts
 from .cursor import decode_cursor
-from .ids import ID_RE, new_id
+from .ids import is_valid_id, new_id
 from .model import ALERT_STATUSES, DEVICE_KINDS, Device
 from .problems import FieldError, ValidationFailed
 from .tokens import DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL
@@ -159,9 +159,7 @@ def _integer(errs: _Errors, field: str, value: Any, low: int, high: int):
     # JSON Schema counts 60.0 as an integer, so an integral float is accepted.
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        return errs.add(field, f"must be an integer between {low} and {high}")
-    if not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         return errs.add(field, f"must be an integer between {low} and {high}")
     return value
 
@@ -397,7 +395,7 @@ def parse_alerts_query(query: Mapping[str, str]) -> AlertsQuery:
     errs = _Errors()
     status = _query_choice(errs, query, "status", ALERT_STATUSES, None)
     device_id = query.get("device_id")
-    if device_id is not None and (not isinstance(device_id, str) or ID_RE.match(device_id) is None):
+    if device_id is not None and not is_valid_id(device_id):
         errs.add("device_id", "must be a valid id")
         device_id = None
     limit = _query_int(errs, query, "limit", 50, 1, 200)
