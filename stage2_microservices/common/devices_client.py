@@ -48,18 +48,15 @@ class HttpDeviceDirectory(DeviceDirectory):
     def __init__(self, base_url: str, timeout: float = 5.0):
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
 
-    async def _get(self, path: str):
+    async def get(self, device_id):
+        url = f"{self.base_url}/internal/devices/{quote(device_id, safe='')}"
         try:
-            status, body = await get_json(f"{self.base_url}{path}", timeout=self.timeout,
+            status, body = await get_json(url, timeout=self.timeout,
                                           headers={"X-Request-Id": request_id_var.get()})
         except ConnectionError as exc:
             raise ServiceUnavailable("The devices service is unavailable.") from exc
         if status not in (200, 404) or (status == 200 and not isinstance(body, dict)):
             raise ServiceUnavailable("The devices service is unavailable.")
-        return status, body
-
-    async def get(self, device_id):
-        status, body = await self._get(f"/internal/devices/{quote(device_id, safe='')}")
         return device_from_snapshot(body) if status == 200 else None
 
 
@@ -68,10 +65,6 @@ class InMemoryDeviceDirectory(DeviceDirectory):
 
     def __init__(self, *devices: Device):
         self.devices = {d.id: d for d in devices}
-
-    def put(self, device: Device) -> None:
-        """Add or replace a device."""
-        self.devices[device.id] = device
 
     def remove(self, device_id: str) -> None:
         """Forget a device (as if deleted)."""

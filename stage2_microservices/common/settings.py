@@ -4,20 +4,22 @@ from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class BaseServiceSettings(BaseSettings):
-    """Fields every service has; subclasses add what they need (required ones have no default)."""
+class _HomesenseSettings(BaseSettings):
+    """HOMESENSE_* variables, unknown ones ignored, immutable once read."""
 
     model_config = SettingsConfigDict(env_prefix="HOMESENSE_", extra="ignore", frozen=True)
+
+
+class BaseServiceSettings(_HomesenseSettings):
+    """Fields every service has; subclasses add what they need (required ones have no default)."""
 
     service_name: str
     cors_origins: str = "*"
     log_level: str = "INFO"
 
 
-class DatabaseSettings(BaseSettings):
+class DatabaseSettings(_HomesenseSettings):
     """Mixin for services that own a PostgreSQL database."""
-
-    model_config = SettingsConfigDict(env_prefix="HOMESENSE_", extra="ignore", frozen=True)
 
     database_url: str
     db_pool_max: int = 8
@@ -30,10 +32,8 @@ class DatabaseSettings(BaseSettings):
         return value
 
 
-class NatsSettings(BaseSettings):
+class NatsSettings(_HomesenseSettings):
     """Mixin for services that publish or consume events."""
-
-    model_config = SettingsConfigDict(env_prefix="HOMESENSE_", extra="ignore", frozen=True)
 
     nats_url: str
     # Prefix of subjects and streams; tests use a fresh one so runs never collide.

@@ -15,6 +15,7 @@ import tempfile
 import time
 import urllib.parse
 import uuid
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -286,6 +287,23 @@ async def open_database(url: str, schema_sql: list[str]):
     db = Database(url, schema_sql, max_size=4)
     await db.open()
     return db
+
+
+@asynccontextmanager
+async def units_of_work(kind: str, request, memory_uow, memory_state, postgres_uow, schema_sql: str):
+    """A unit-of-work factory over fresh in-memory tables ("memory") or a fresh migrated database.
+
+    One repository suite runs against both adapters; "postgres" uses the database_url fixture.
+    """
+    if kind == "memory":
+        yield lambda: memory_uow(memory_state)
+        return
+    from .uow import COMMON_SCHEMA
+    db = await open_database(request.getfixturevalue("database_url"), [COMMON_SCHEMA, schema_sql])
+    try:
+        yield lambda: postgres_uow(db)
+    finally:
+        await db.close()
 
 
 def unique_namespace() -> str:

@@ -3,28 +3,18 @@
 from typing import Callable
 
 from homesense_core.alerts import EVENT_FOR_CHANGE, acknowledge, evaluate_reading
-from homesense_core.clock import format_ts, parse_ts, utcnow
-from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.clock import format_ts, utcnow
 from homesense_core.escalation import escalate, escalation_due_at
 from homesense_core.model import Alert, alert_to_json
-from homesense_core.problems import FieldError, NotFound, ServiceUnavailable, ValidationFailed
+from homesense_core.problems import NotFound, ServiceUnavailable
 from homesense_core.validation import parse_alerts_query
 
 from stage2_microservices.common.devices_client import DeviceDirectory, device_from_snapshot
+from stage2_microservices.common.paging import keyset_page, keyset_position
 from stage2_microservices.common.uow import UnitOfWork
 
 READINGS_CONSUMER = "alerts-readings"
 DEVICES_CONSUMER = "alerts-devices"
-
-
-def _position(cursor: dict | None):
-    if cursor is None:
-        return None
-    check_cursor(cursor, {"o": str, "i": str})
-    try:
-        return parse_ts(cursor["o"]), cursor["i"]
-    except ValueError as exc:
-        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
 
 
 async def _announce(uow: UnitOfWork, event_type: str, alert: Alert) -> None:
@@ -94,8 +84,10 @@ class AlertService:
         now = self.clock()
         escalated = 0
         async with self.uow() as uow:
-            for alert in await uow.alerts.due(now, limit):
-                projected = await uow.devices.get(alert.device_id)
+            due = await uow.alerts.due(now, limit)
+            projections = await uow.devices.get_many({a.device_id for a in due})
+            for alert in due:
+                projected = projections.get(alert.device_id)
                 if projected is None or projected.deleted:
                     await uow.alerts.save(alert, None)
                     continue
@@ -116,7 +108,7 @@ class AlertService:
     async def list_page(self, owner_id: str, query) -> dict:
         """Newest first, only alerts of devices not deleted (as far as device events have told us)."""
         q = parse_alerts_query(query)
-        after = _position(q.cursor)
+        after = keyset_position(q.cursor, "o", "i", str)
         async with self.uow() as uow:
             device_ids = await uow.alerts.device_ids(owner_id)
             if q.device_id is not None:
@@ -125,12 +117,8 @@ class AlertService:
         visible = await self._visible_devices(owner_id, device_ids, projected)
         async with self.uow() as uow:
             rows = await uow.alerts.page(owner_id, visible, q.status, after, q.limit + 1)
-        more = len(rows) > q.limit
-        rows = rows[:q.limit]
-        next_cursor = None
-        if more:
-            next_cursor = encode_cursor({"o": format_ts(rows[-1].opened_at), "i": rows[-1].id})
-        return {"items": [alert_to_json(a) for a in rows], "next_cursor": next_cursor}
+        return keyset_page(rows, q.limit, alert_to_json,
+                           lambda a: {"o": format_ts(a.opened_at), "i": a.id})
 
     async def _visible_devices(self, owner_id: str, device_ids: set[str], projected: dict) -> set[str]:
         """Devices whose alerts show: the projection decides, devices is asked only about the unseen."""

@@ -1,28 +1,17 @@
 """Device use cases: each is one unit of work that also queues the device event."""
 
-from datetime import datetime
 from typing import Callable
 
-from homesense_core.clock import parse_ts, utcnow
-from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.clock import format_ts, utcnow
 from homesense_core.idempotency import fingerprint, validate_key
 from homesense_core.model import device_to_json
-from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.problems import NotFound
 from homesense_core.validation import (apply_device_patch, new_device, parse_new_device,
                                        parse_page_query)
 
 from stage2_microservices.common.devices_client import device_snapshot
+from stage2_microservices.common.paging import keyset_page, keyset_position
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork
-
-
-def _position(cursor: dict | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    check_cursor(cursor, {"c": str, "i": str})
-    try:
-        return parse_ts(cursor["c"]), cursor["i"]
-    except ValueError as exc:
-        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
 
 
 class DeviceService:
@@ -58,16 +47,11 @@ class DeviceService:
     async def list_page(self, owner_id: str, query) -> dict:
         """A page of the owner's devices, oldest first."""
         page = parse_page_query(query)
-        after = _position(page.cursor)
+        after = keyset_position(page.cursor, "c", "i", str)
         async with self.uow() as uow:
             devices = await uow.devices.page(owner_id, after, page.limit + 1)
-        more = len(devices) > page.limit
-        devices = devices[:page.limit]
-        next_cursor = None
-        if more:
-            last = devices[-1]
-            next_cursor = encode_cursor({"c": device_to_json(last)["created_at"], "i": last.id})
-        return {"items": [device_to_json(d) for d in devices], "next_cursor": next_cursor}
+        return keyset_page(devices, page.limit, device_to_json,
+                           lambda d: {"c": format_ts(d.created_at), "i": d.id})
 
     async def get(self, owner_id: str, device_id: str) -> dict:
         """One device; another owner's device is 404."""

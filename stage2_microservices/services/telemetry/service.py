@@ -2,28 +2,18 @@
 
 from typing import Callable
 
-from homesense_core.clock import format_ts, parse_ts, utcnow
-from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.clock import format_ts, utcnow
 from homesense_core.idempotency import fingerprint, validate_key
 from homesense_core.model import Device, reading_to_json
-from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.problems import NotFound
 from homesense_core.summary import summarize
 from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
 
 from stage2_microservices.common.devices_client import DeviceDirectory, device_snapshot
+from stage2_microservices.common.paging import keyset_page, keyset_position
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork
 
 DEVICES_CONSUMER = "telemetry-devices"
-
-
-def _position(cursor: dict | None):
-    if cursor is None:
-        return None
-    check_cursor(cursor, {"t": str, "s": int})
-    try:
-        return parse_ts(cursor["t"]), cursor["s"]
-    except ValueError as exc:
-        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
 
 
 class TelemetryService:
@@ -69,16 +59,12 @@ class TelemetryService:
     async def list_page(self, owner_id: str, device_id: str, query) -> dict:
         """A page of readings ordered by (recorded_at, acceptance)."""
         q = parse_readings_query(query)
-        after = _position(q.cursor)
+        after = keyset_position(q.cursor, "t", "s", int)
         await self._owned(owner_id, device_id)
         async with self.uow() as uow:
             rows = await uow.readings.page(device_id, q.from_, q.to, q.order == "desc", after, q.limit + 1)
-        more = len(rows) > q.limit
-        rows = rows[:q.limit]
-        next_cursor = None
-        if more:
-            next_cursor = encode_cursor({"t": format_ts(rows[-1].recorded_at), "s": rows[-1].seq})
-        return {"items": [reading_to_json(r) for r in rows], "next_cursor": next_cursor}
+        return keyset_page(rows, q.limit, reading_to_json,
+                           lambda r: {"t": format_ts(r.recorded_at), "s": r.seq})
 
     async def summary(self, owner_id: str, device_id: str, query) -> dict:
         """count, min, max, mean, first/last recorded_at over [from, to)."""

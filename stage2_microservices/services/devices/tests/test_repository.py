@@ -8,8 +8,7 @@ import pytest
 from homesense_core.clock import utcnow
 from homesense_core.validation import new_device, parse_new_device
 
-from stage2_microservices.common.testing import open_database
-from stage2_microservices.common.uow import COMMON_SCHEMA
+from stage2_microservices.common.testing import units_of_work
 from stage2_microservices.services.devices.repository import (InMemoryDevicesUnitOfWork,
                                                                PostgresDevicesUnitOfWork,
                                                                memory_state, schema_sql)
@@ -19,13 +18,9 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(params=["memory", "postgres"])
 async def uow(request):
-    if request.param == "memory":
-        state = memory_state()
-        yield lambda: InMemoryDevicesUnitOfWork(state)
-        return
-    db = await open_database(request.getfixturevalue("database_url"), [COMMON_SCHEMA, schema_sql()])
-    yield lambda: PostgresDevicesUnitOfWork(db)
-    await db.close()
+    async with units_of_work(request.param, request, InMemoryDevicesUnitOfWork, memory_state(),
+                             PostgresDevicesUnitOfWork, schema_sql()) as factory:
+        yield factory
 
 
 def _device(owner, name, at):

@@ -10,8 +10,7 @@ from homesense_core.model import User
 from homesense_core.problems import Conflict
 from homesense_core.tokens import SigningKey, TokenVerifier
 
-from stage2_microservices.common.testing import AppClient, open_database
-from stage2_microservices.common.uow import COMMON_SCHEMA
+from stage2_microservices.common.testing import AppClient, units_of_work
 from stage2_microservices.services.identity.keys import KEY_FILE, load_or_create_key
 from stage2_microservices.services.identity.main import create_app
 from stage2_microservices.services.identity.repository import (InMemoryIdentityUnitOfWork,
@@ -82,13 +81,8 @@ def test_replicas_share_one_signing_key(tmp_path):
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["memory", "postgres"])
 async def test_user_repository_contract(kind, request):
-    if kind == "memory":
-        state = memory_state()
-        uow, db = (lambda: InMemoryIdentityUnitOfWork(state)), None
-    else:
-        db = await open_database(request.getfixturevalue("database_url"), [COMMON_SCHEMA, schema_sql()])
-        uow = lambda: PostgresIdentityUnitOfWork(db)  # noqa: E731
-    try:
+    async with units_of_work(kind, request, InMemoryIdentityUnitOfWork, memory_state(),
+                             PostgresIdentityUnitOfWork, schema_sql()) as uow:
         user = User("01USER", "grace", "scrypt$x", utcnow())
         async with uow() as u:
             await u.users.add(user)
@@ -99,6 +93,3 @@ async def test_user_repository_contract(kind, request):
             assert await u.users.by_id("nobody") is None
             with pytest.raises(Conflict):
                 await u.users.add(User("01OTHER", "grace", "scrypt$y", utcnow()))
-    finally:
-        if db is not None:
-            await db.close()

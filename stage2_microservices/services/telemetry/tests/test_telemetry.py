@@ -8,8 +8,7 @@ from homesense_core.clock import format_ts, utcnow
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
-from stage2_microservices.common.testing import AppClient, open_database
-from stage2_microservices.common.uow import COMMON_SCHEMA
+from stage2_microservices.common.testing import AppClient, units_of_work
 from stage2_microservices.services.telemetry.main import create_app
 from stage2_microservices.services.telemetry.repository import (InMemoryTelemetryUnitOfWork,
                                                                  PostgresTelemetryUnitOfWork,
@@ -128,13 +127,8 @@ async def test_device_deleted_event_drops_readings_once():
 @pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["memory", "postgres"])
 async def test_reading_repository_contract(kind, request):
-    if kind == "memory":
-        state = memory_state()
-        uow, db = (lambda: InMemoryTelemetryUnitOfWork(state)), None
-    else:
-        db = await open_database(request.getfixturevalue("database_url"), [COMMON_SCHEMA, schema_sql()])
-        uow = lambda: PostgresTelemetryUnitOfWork(db)  # noqa: E731
-    try:
+    async with units_of_work(kind, request, InMemoryTelemetryUnitOfWork, memory_state(),
+                             PostgresTelemetryUnitOfWork, schema_sql()) as uow:
         t = utcnow()
         async with uow() as u:
             stored = await u.readings.add("d1", [(1.0, t), (2.0, t), (0.5, t - timedelta(seconds=1))])
@@ -152,6 +146,3 @@ async def test_reading_repository_contract(kind, request):
         async with uow() as u:
             assert await u.readings.page("d1", None, None, False, None, 10) == []
             assert len(await u.readings.page("d2", None, None, False, None, 10)) == 1
-    finally:
-        if db is not None:
-            await db.close()
