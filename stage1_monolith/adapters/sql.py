@@ -45,6 +45,11 @@ def _to_row(obj, time_fields) -> dict:
     return values
 
 
+def _upsert(table):
+    """INSERT that replaces the row with the same primary key: one statement, not delete + insert."""
+    return insert(table).prefix_with("OR REPLACE")
+
+
 class _Repo:
     def __init__(self, conn: Connection):
         self.c = conn
@@ -180,8 +185,7 @@ class SqlOutbox(_Repo, ports.OutboxRepository):
 
 class SqlEscalations(_Repo, ports.EscalationRepository):
     def schedule(self, alert_id: str, device_id: str, due_at: datetime) -> None:
-        self.cancel(alert_id)
-        self.c.execute(insert(t.escalations).values(alert_id=alert_id, device_id=device_id, due_at=to_ms(due_at)))
+        self.c.execute(_upsert(t.escalations).values(alert_id=alert_id, device_id=device_id, due_at=to_ms(due_at)))
 
     def cancel(self, alert_id: str) -> None:
         self.c.execute(delete(t.escalations).where(t.escalations.c.alert_id == alert_id))
@@ -210,9 +214,7 @@ class SqlIdempotency(_Repo, ports.IdempotencyRepository):
         return ports.StoredResponse(row.fingerprint, row.status, json.loads(row.body), row.location, from_ms(row.created_at))
 
     def put(self, user_id: str, key: str, response: ports.StoredResponse) -> None:
-        i = t.idempotency.c
-        self.c.execute(delete(t.idempotency).where(and_(i.user_id == user_id, i.key == key)))
-        self.c.execute(insert(t.idempotency).values(
+        self.c.execute(_upsert(t.idempotency).values(
             user_id=user_id, key=key, fingerprint=response.fingerprint, status=response.status,
             body=json.dumps(response.body), location=response.location, created_at=to_ms(response.created_at)))
 

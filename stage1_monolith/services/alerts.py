@@ -7,7 +7,7 @@ from homesense_core.model import alert_to_json
 from homesense_core.validation import parse_alerts_query
 
 from stage1_monolith.services.common import (
-    Clock, Publish, UnitOfWorkFactory, decode_time_key, owned, time_key_cursor)
+    Clock, Publish, UnitOfWorkFactory, decode_time_key, keyset_page, owned)
 
 
 def list_alerts(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
@@ -16,9 +16,7 @@ def list_alerts(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     after = decode_time_key(q.cursor, str)
     with uow() as tx:
         rows = tx.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1, after)
-    items, more = rows[:q.limit], len(rows) > q.limit
-    next_cursor = time_key_cursor(items[-1].opened_at, items[-1].id) if more else None
-    return {"items": [alert_to_json(a) for a in items], "next_cursor": next_cursor}
+    return keyset_page(rows, q.limit, lambda a: (a.opened_at, a.id), alert_to_json)
 
 
 def get_alert(uow: UnitOfWorkFactory, owner_id: str, alert_id: str) -> dict:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from homesense_core.clock import UTC
 from homesense_core.cursor import check_cursor, encode_cursor
@@ -73,6 +73,14 @@ def dt_to_ms(dt: datetime) -> int:
 def time_key_cursor(when: datetime, key) -> str:
     """Opaque keyset cursor for (timestamp, tiebreak key)."""
     return encode_cursor({"t": dt_to_ms(when), "k": key})
+
+
+def keyset_page(rows: Sequence, limit: int, position: Callable[[object], tuple[datetime, object]],
+                to_json: Callable[[object], dict]) -> dict:
+    """{"items", "next_cursor"} from rows fetched with limit + 1; the cursor is the last item's position."""
+    items = rows[:limit]
+    next_cursor = time_key_cursor(*position(items[-1])) if len(rows) > limit else None
+    return {"items": [to_json(item) for item in items], "next_cursor": next_cursor}
 
 
 def decode_time_key(cursor: dict | None, key_type: type) -> tuple[datetime, object] | None:

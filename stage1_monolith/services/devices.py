@@ -6,7 +6,7 @@ from homesense_core.model import device_to_json
 from homesense_core.validation import apply_device_patch, new_device, parse_new_device, parse_page_query
 
 from stage1_monolith.services.common import (
-    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, owned, remember, replay, time_key_cursor)
+    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, keyset_page, owned, remember, replay)
 
 
 def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Clock,
@@ -31,9 +31,7 @@ def list_devices(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     after = decode_time_key(page.cursor, str)
     with uow() as tx:
         rows = tx.devices.list_for_owner(owner_id, page.limit + 1, after)
-    items, more = rows[:page.limit], len(rows) > page.limit
-    next_cursor = time_key_cursor(items[-1].created_at, items[-1].id) if more else None
-    return {"items": [device_to_json(d) for d in items], "next_cursor": next_cursor}
+    return keyset_page(rows, page.limit, lambda d: (d.created_at, d.id), device_to_json)
 
 
 def get_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> dict:

@@ -9,7 +9,7 @@ from homesense_core.summary import summarize
 from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
 
 from stage1_monolith.services.common import (
-    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, owned, remember, replay, time_key_cursor)
+    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, keyset_page, owned, remember, replay)
 
 READINGS_ACCEPTED = "readings.accepted"
 
@@ -45,9 +45,7 @@ def list_readings(uow: UnitOfWorkFactory, owner_id: str, device_id: str, query) 
     with uow() as tx:
         owned(tx.devices.get(device_id), owner_id, "Device")
         rows = tx.readings.page(device_id, q.from_, q.to, descending, q.limit + 1, after)
-    items, more = rows[:q.limit], len(rows) > q.limit
-    next_cursor = time_key_cursor(items[-1].recorded_at, items[-1].seq) if more else None
-    return {"items": [reading_to_json(r) for r in items], "next_cursor": next_cursor}
+    return keyset_page(rows, q.limit, lambda r: (r.recorded_at, r.seq), reading_to_json)
 
 
 def readings_summary(uow: UnitOfWorkFactory, owner_id: str, device_id: str, query) -> dict:

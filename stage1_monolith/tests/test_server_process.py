@@ -1,6 +1,7 @@
 """The real server process: readiness, clean stop, and nothing lost to SIGKILL."""
 from __future__ import annotations
 
+import http.client
 import sqlite3
 
 import pytest
@@ -77,3 +78,24 @@ def test_a_keep_alive_connection_still_works_after_a_413(tmp_path):
         assert refused.headers["Content-Type"] == "application/problem+json"
         # The same pooled connection carries the next request: the unread body was drained.
         assert session.get(f"{server.base_url}/health", timeout=30).status_code == 200
+
+
+def test_a_keep_alive_connection_survives_any_unread_body(tmp_path):
+    # Bodies left unread (too big, no token, no route), each past gunicorn's own 64 KiB drain.
+    body = b'{"name": "' + b"x" * (500 * 1024) + b'"}'
+    too_big = b'{"username": "' + b"x" * (1024 * 1024 + 10) + b'"}'
+    with ServerProcess(tmp_path / "data") as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            for path, payload, status in (("/users", too_big, 413), ("/devices", body, 401), ("/no-such-path", body, 404)):
+                conn.request("POST", path, body=payload, headers={"Content-Type": "application/json"})
+                response = conn.getresponse()
+                response.read()
+                assert response.status == status
+                sock = conn.sock
+                conn.request("GET", "/health")
+                health = conn.getresponse()
+                health.read()
+                assert health.status == 200 and conn.sock is sock
+        finally:
+            conn.close()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from homesense_core import problems
@@ -31,8 +31,6 @@ def framework_problem(exc: HTTPException) -> problems.ProblemError:
         return problems.RateLimited(1)
     if error_class is problems.ValidationFailed:
         return problems.ValidationFailed([], detail)
-    if error_class is problems.Unauthorized:
-        return problems.Unauthorized(detail)
     return error_class(detail)
 
 
@@ -43,11 +41,11 @@ def _problem_classes():
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(problems.ProblemError)
     def _problem(exc: problems.ProblemError):
-        return _closing_if_unread(problem_response(exc))
+        return problem_response(exc)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return _closing_if_unread(problem_response(framework_problem(exc)))
+        return problem_response(framework_problem(exc))
 
     @app.errorhandler(StorageUnavailable)
     def _storage(exc: StorageUnavailable):
@@ -59,18 +57,3 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("unhandled error")
         return problem_response(problems.InternalError())
 
-
-_DRAIN_LIMIT = 64 * 1024 * 1024
-
-
-def _closing_if_unread(response):
-    """Drain the body a 413 left unread, so a keep-alive client's next request parses cleanly."""
-    if response.status_code == 413:
-        stream = request.environ.get("wsgi.input")
-        left = _DRAIN_LIMIT
-        while stream is not None and left > 0:
-            chunk = stream.read(min(65536, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-    return response

@@ -1,4 +1,4 @@
-"""Cross-cutting request handling: request id, rate limit, CORS preflight, access log."""
+"""Cross-cutting request handling: request id, rate limit, CORS preflight, unread bodies, access log."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +12,9 @@ from homesense_core.problems import RateLimited
 from stage1_monolith.web.deps import deps
 
 access_log = logging.getLogger("stage1_monolith.access")
+
+# The most an unread body is drained to keep its connection (a body past the 1 MiB limit included).
+DRAIN_LIMIT = 64 * 1024 * 1024
 
 
 def install(app: Flask) -> None:
@@ -36,7 +39,26 @@ def install(app: Flask) -> None:
         preflight = request.method == "OPTIONS" and response.status_code == 204
         for name, value in cors_headers(request.headers.get("Origin"), list(deps().settings.cors_origins), preflight).items():
             response.headers[name] = value
+        _drain_unread_body()
         started = g.get("started")
         elapsed_ms = (time.perf_counter() - started) * 1000 if started else 0.0
         access_log.info("%s %s %s %.1fms", request.method, request.path, response.status_code, elapsed_ms)
         return response
+
+
+def _drain_unread_body() -> None:
+    """Read off whatever body the handler left unread (a 413, or a 401/404/429 before parsing).
+
+    gunicorn drains only 64 KiB itself and then closes the connection, so a keep-alive client's
+    next request would fail. A terminated wsgi.input ends with the body, so this never waits on
+    the next request; a body that was read leaves nothing and costs one empty read.
+    """
+    stream = request.environ.get("wsgi.input")
+    if stream is None or not request.environ.get("wsgi.input_terminated"):
+        return
+    left = DRAIN_LIMIT
+    while left > 0:
+        chunk = stream.read(min(65536, left))
+        if not chunk:
+            break
+        left -= len(chunk)
