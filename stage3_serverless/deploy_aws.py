@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Mapping
@@ -16,7 +15,7 @@ from typing import Mapping
 import boto3
 
 from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
-from stage3_serverless.infra.packaging import Package, build_package, cfn_lint_command
+from stage3_serverless.infra.packaging import Package, build_package, cfn_lint
 
 
 def log(message: str) -> None:
@@ -77,10 +76,9 @@ def main() -> int:
     """Package, lint, upload, create the signing key if absent, create or update the stack."""
     settings = AwsSettings.from_env()
     package: Package = build_package(settings.chalice_stage, log=log)
-    cfn_lint = cfn_lint_command()
-    lint = subprocess.run([cfn_lint, str(package.template_path)], capture_output=True, text=True)
-    if lint.returncode != 0:
-        log(f"cfn-lint failed:\n{lint.stdout}{lint.stderr}")
+    problems = cfn_lint(package)
+    if problems is not None:
+        log(f"cfn-lint failed:\n{problems}")
         return 1
     session = boto3.session.Session(region_name=settings.region)
     s3 = session.client("s3")

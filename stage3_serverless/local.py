@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -19,8 +18,7 @@ from typing import Mapping
 from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
 from stage3_serverless.infra.localize import localize
 from stage3_serverless.infra.ministack_process import Ministack
-from stage3_serverless.infra.packaging import (DEFAULT_BUILD_DIR, PROJECT_DIR, Package, build_package,
-                                              cfn_lint_command)
+from stage3_serverless.infra.packaging import DEFAULT_BUILD_DIR, PROJECT_DIR, Package, build_package, cfn_lint
 
 READY_PREFIX = "HOMESENSE_READY "
 
@@ -82,10 +80,9 @@ def lint(package: Package) -> None:
     marker = package.directory / ".cfn-lint-ok"
     if marker.exists():
         return
-    cfn_lint = cfn_lint_command()
-    result = subprocess.run([cfn_lint, str(package.template_path)], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"cfn-lint failed on {package.template_path}:\n{result.stdout}{result.stderr}")
+    problems = cfn_lint(package)
+    if problems is not None:
+        raise RuntimeError(f"cfn-lint failed on {package.template_path}:\n{problems}")
     marker.write_text("ok\n")
 
 

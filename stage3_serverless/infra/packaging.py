@@ -147,6 +147,12 @@ def cfn_lint_command() -> str:
     return _tool("cfn-lint")
 
 
+def cfn_lint(package: Package) -> str | None:
+    """cfn-lint the packaged (unmodified) template: its complaints, or None when it passes."""
+    result = subprocess.run([cfn_lint_command(), str(package.template_path)], capture_output=True, text=True)
+    return None if result.returncode == 0 else f"{result.stdout}{result.stderr}"
+
+
 def build_package(stage: str = "local", build_dir: Path = DEFAULT_BUILD_DIR,
                   project_dir: Path = PROJECT_DIR, core_dir: Path = CORE_DIR,
                   log: Callable[[str], None] = lambda _msg: None) -> Package:

@@ -21,9 +21,12 @@ class DynamoAlerts(ports.AlertRepository):
         item = self.table.get(it.alert_key(alert_id))
         return it.alert_from(item) if item else None
 
+    def _claims(self, device_id):
+        return list(self.table.query(
+            "PK = :pk AND begins_with(SK, :p)", {":pk": it.device_partition(device_id), ":p": "ACTIVE#"}))
+
     def _claimed_ids(self, device_id):
-        return [c["alert_id"] for c in self.table.query(
-            "PK = :pk AND begins_with(SK, :p)", {":pk": it.device_partition(device_id), ":p": "ACTIVE#"})]
+        return [c["alert_id"] for c in self._claims(device_id)]
 
     def _load(self, alert_ids):
         found = self.table.batch_get([it.alert_key(a) for a in alert_ids])
@@ -99,12 +102,12 @@ class DynamoAlerts(ports.AlertRepository):
         return found[:limit]
 
     def delete_for_device(self, owner_id, device_id):
-        ids = set(self._claimed_ids(device_id))  # claims are consistent; the index may lag
+        claims = self._claims(device_id)
+        ids = {c["alert_id"] for c in claims}  # claims are consistent; the index may lag
         ids.update(a.id for a in self._load(list(self._owner_alert_ids(owner_id, None)))
                    if a.device_id == device_id)
-        claims = [{"PK": c["PK"], "SK": c["SK"]} for c in self.table.query(
-            "PK = :pk AND begins_with(SK, :p)", {":pk": it.device_partition(device_id), ":p": "ACTIVE#"})]
-        self.table.batch_write(deletes=[it.alert_key(a) for a in sorted(ids)] + claims)
+        self.table.batch_write(deletes=[it.alert_key(a) for a in sorted(ids)] +
+                               [{"PK": c["PK"], "SK": c["SK"]} for c in claims])
         return sorted(ids)
 
     def set_escalation_after(self, device_id, seconds):

@@ -97,10 +97,6 @@ def user_from(item: dict) -> User:
     return User(item["id"], item["username"], item["password_hash"], unts(item["created_at"]))
 
 
-DEVICE_FIELDS = ("name", "room", "kind", "unit", "low_threshold", "high_threshold",
-                 "escalation_after_seconds", "updated_at")
-
-
 def device_fields(device: Device) -> dict:
     """The editable attributes of a device item."""
     return {"name": device.name, "room": device.room, "kind": device.kind, "unit": device.unit,
@@ -131,10 +127,6 @@ def reading_item(reading: Reading) -> dict:
 
 def reading_from(device_id: str, item: dict) -> Reading:
     return Reading(device_id, float(item["value"]), unts(item["recorded_at"]), int(item["seq"]))
-
-
-ALERT_FIELDS = ("status", "level", "threshold", "first_value", "last_value", "reading_count",
-                "acknowledged_at", "resolved_at", "escalated_at", "updated_at")
 
 
 def alert_fields(alert: Alert) -> dict:

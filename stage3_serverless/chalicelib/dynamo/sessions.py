@@ -7,8 +7,6 @@ from botocore.exceptions import ClientError
 
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
 
-from ..ports import PENDING_SECONDS
-
 from .. import ports
 from . import items as it
 from .table import Table, condition_failed
@@ -30,7 +28,7 @@ class DynamoIdempotency(ports.IdempotencyStore):
     def claim(self, user_id, key, fingerprint, now):
         epoch = int(now.timestamp())
         item = {**_idem_key(user_id, key), "type": "idempotency", "fingerprint": fingerprint,
-                "expires_at": epoch + IDEMPOTENCY_TTL_SECONDS, "pending_until": epoch + PENDING_SECONDS}
+                "expires_at": epoch + IDEMPOTENCY_TTL_SECONDS, "pending_until": epoch + ports.PENDING_SECONDS}
         for _ in range(3):
             try:
                 # TTL deletes lazily, so an expired record counts as free; so does a claim whose

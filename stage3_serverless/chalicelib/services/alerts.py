@@ -1,14 +1,14 @@
 """Alerts of the caller: list, get, acknowledge."""
 
 from homesense_core.alerts import acknowledge
-from homesense_core.clock import format_ts, parse_ts
-from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.clock import format_ts
 from homesense_core.ids import is_valid_id
 from homesense_core.model import alert_to_json
-from homesense_core.problems import Conflict, FieldError, NotFound, ValidationFailed
+from homesense_core.problems import Conflict, NotFound
 from homesense_core.validation import parse_alerts_query
 
 from ..container import Dependencies
+from .paging import keyset_page, timed_position
 
 ACK_ATTEMPTS = 5
 
@@ -16,17 +16,9 @@ ACK_ATTEMPTS = 5
 def list_page(deps: Dependencies, owner_id: str, query: dict) -> dict:
     """Newest first, filtered by status and device, keyset paged by (opened_at, id)."""
     q = parse_alerts_query(query)
-    before = None
-    if q.cursor is not None:
-        fields = check_cursor(q.cursor, {"t": str, "i": str})
-        try:
-            before = (parse_ts(fields["t"]), fields["i"])
-        except ValueError as exc:
-            raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
-    rows = deps.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1, before)
-    more, rows = len(rows) > q.limit, rows[:q.limit]
-    cursor = encode_cursor({"t": format_ts(rows[-1].opened_at), "i": rows[-1].id}) if more else None
-    return {"items": [alert_to_json(a) for a in rows], "next_cursor": cursor}
+    rows = deps.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1,
+                                      timed_position(q.cursor, "i", str))
+    return keyset_page(rows, q.limit, alert_to_json, lambda a: {"t": format_ts(a.opened_at), "i": a.id})
 
 
 def load(deps: Dependencies, owner_id: str, alert_id: str):

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from ulid import ULID
 
-from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.cursor import check_cursor
 from homesense_core.ids import is_valid_id
 from homesense_core.model import device_to_json
 from homesense_core.problems import NotFound
@@ -12,6 +12,7 @@ from homesense_core.validation import apply_device_patch, new_device, parse_new_
 
 from ..container import Dependencies
 from ..ports import StoredResponse
+from .paging import keyset_page
 
 
 def time_ordered_id(now: datetime) -> str:
@@ -32,9 +33,7 @@ def list_page(deps: Dependencies, owner_id: str, query: dict) -> dict:
     page = parse_page_query(query)
     after = check_cursor(page.cursor, {"after": str})["after"] if page.cursor else None
     rows = deps.devices.list(owner_id, page.limit + 1, after)
-    more, rows = len(rows) > page.limit, rows[:page.limit]
-    return {"items": [device_to_json(d) for d in rows],
-            "next_cursor": encode_cursor({"after": rows[-1].id}) if more else None}
+    return keyset_page(rows, page.limit, device_to_json, lambda d: {"after": d.id})
 
 
 def load(deps: Dependencies, owner_id: str, device_id: str):

@@ -1,15 +1,15 @@
 """Readings of one of the caller's devices: accept a batch, page through them, summarize."""
 
-from homesense_core.clock import format_ts, parse_ts
-from homesense_core.cursor import check_cursor, encode_cursor
+from homesense_core.clock import format_ts
 from homesense_core.model import Reading, reading_to_json
-from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.problems import NotFound
 from homesense_core.summary import summarize
 from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
 
 from ..container import Dependencies
 from ..ports import StoredResponse
 from .devices import load
+from .paging import keyset_page, timed_position
 
 
 def accept(deps: Dependencies, owner_id: str, device_id: str, body: dict) -> StoredResponse:
@@ -24,25 +24,14 @@ def accept(deps: Dependencies, owner_id: str, device_id: str, body: dict) -> Sto
     return StoredResponse(202, {"accepted": len(readings)}, None)
 
 
-def _position(cursor: dict | None):
-    if cursor is None:
-        return None
-    fields = check_cursor(cursor, {"t": str, "s": int})
-    try:
-        return parse_ts(fields["t"]), fields["s"]
-    except ValueError as exc:
-        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from exc
-
-
 def page(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
     """Readings in [from, to), by (recorded_at, acceptance) asc or desc, keyset paged."""
     q = parse_readings_query(query)
     load(deps, owner_id, device_id)
     rows = deps.readings.page(device_id, q.from_, q.to, q.order == "desc", q.limit + 1,
-                              _position(q.cursor))
-    more, rows = len(rows) > q.limit, rows[:q.limit]
-    cursor = encode_cursor({"t": format_ts(rows[-1].recorded_at), "s": rows[-1].seq}) if more else None
-    return {"items": [reading_to_json(r) for r in rows], "next_cursor": cursor}
+                              timed_position(q.cursor, "s", int))
+    return keyset_page(rows, q.limit, reading_to_json,
+                       lambda r: {"t": format_ts(r.recorded_at), "s": r.seq})
 
 
 def summary(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
