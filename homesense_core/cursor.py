@@ -4,9 +4,13 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Mapping
+from datetime import datetime
+from typing import Callable, Mapping, Sequence, TypeVar
 
+from .clock import parse_ts
 from .problems import FieldError, ValidationFailed
+
+Row = TypeVar("Row")
 
 MAX_CURSOR_CHARS = 1024
 _CHECK_BYTES = 6
@@ -66,3 +70,24 @@ def check_cursor(payload: dict, fields: Mapping[str, type | tuple]) -> dict:
         if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
             raise _invalid()
     return payload
+
+
+def keyset_position(cursor: dict | None, time_key: str, tie_key: str,
+                    tie_type: type) -> tuple[datetime, object] | None:
+    """(timestamp, tiebreak) of a decoded keyset cursor, None without one; 422 on field "cursor"."""
+    if cursor is None:
+        return None
+    fields = check_cursor(cursor, {time_key: str, tie_key: tie_type})
+    try:
+        return parse_ts(fields[time_key]), fields[tie_key]
+    except ValueError as exc:
+        raise _invalid() from exc
+
+
+def keyset_page(rows: Sequence[Row], limit: int, to_json: Callable[[Row], dict],
+                cursor_of: Callable[[Row], dict]) -> dict:
+    """The page body from up to limit + 1 rows: the extra row only tells that there is more."""
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": [to_json(r) for r in rows],
+            "next_cursor": encode_cursor(cursor_of(rows[-1])) if more else None}

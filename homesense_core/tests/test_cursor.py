@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from homesense_core import cursor
 from homesense_core.cursor import check_cursor, decode_cursor, encode_cursor
 from homesense_core.problems import ValidationFailed
 
@@ -59,3 +60,35 @@ def test_check_cursor_requires_exact_keys_and_types():
         with pytest.raises(ValidationFailed):
             check_cursor(bad, {"id": str, "seq": int})
     assert check_cursor({"v": None}, {"v": (str, type(None))}) == {"v": None}
+
+
+def test_keyset_page_cuts_the_extra_row_and_points_the_cursor_at_the_last_served_row():
+    rows = [("2026-01-01T00:00:00.000Z", n) for n in range(4)]
+    page = cursor.keyset_page(rows, 3, lambda r: {"n": r[1]}, lambda r: {"t": r[0], "s": r[1]})
+    assert page["items"] == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert cursor.decode_cursor(page["next_cursor"]) == {"t": "2026-01-01T00:00:00.000Z", "s": 2}
+
+
+def test_keyset_page_without_an_extra_row_is_the_last_page():
+    page = cursor.keyset_page([1, 2], 2, lambda r: {"n": r}, lambda r: {"k": r})
+    assert page == {"items": [{"n": 1}, {"n": 2}], "next_cursor": None}
+    assert cursor.keyset_page([], 5, lambda r: r, lambda r: r) == {"items": [], "next_cursor": None}
+
+
+def test_keyset_position_reads_the_timestamp_and_tiebreak():
+    when, seq = cursor.keyset_position({"t": "2026-01-01T00:00:00.123Z", "s": 7}, "t", "s", int)
+    assert (when.isoformat(), seq) == ("2026-01-01T00:00:00.123000+00:00", 7)
+    assert cursor.keyset_position(None, "t", "s", int) is None
+
+
+@pytest.mark.parametrize("payload", [
+    {"t": "yesterday", "s": 1},            # not a timestamp
+    {"t": "2026-01-01T00:00:00Z", "s": "1"},  # tiebreak of the wrong type
+    {"t": "2026-01-01T00:00:00Z", "s": True},  # bool is not an int
+    {"t": "2026-01-01T00:00:00Z"},         # missing key
+    {"t": "2026-01-01T00:00:00Z", "s": 1, "x": 2},  # extra key
+])
+def test_keyset_position_rejects_a_malformed_cursor_on_field_cursor(payload):
+    with pytest.raises(ValidationFailed) as caught:
+        cursor.keyset_position(payload, "t", "s", int)
+    assert [e.field for e in caught.value.errors] == ["cursor"]

@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 from homesense_core.alerts import acknowledge
+from homesense_core.clock import format_ts
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.events import push_message
 from homesense_core.model import alert_to_json
 from homesense_core.validation import parse_alerts_query
 
 from stage1_monolith.services.common import (
-    Clock, Publish, UnitOfWorkFactory, decode_time_key, keyset_page, owned)
+    Clock, Publish, UnitOfWorkFactory, owned)
 
 
 def list_alerts(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     """One page of the caller's alerts, newest first, optionally filtered."""
     q = parse_alerts_query(query)
-    after = decode_time_key(q.cursor, str)
+    after = keyset_position(q.cursor, "t", "k", str)
     with uow() as tx:
         rows = tx.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1, after)
-    return keyset_page(rows, q.limit, lambda a: (a.opened_at, a.id), alert_to_json)
+    return keyset_page(rows, q.limit, alert_to_json, lambda a: {"t": format_ts(a.opened_at), "k": a.id})
 
 
 def get_alert(uow: UnitOfWorkFactory, owner_id: str, alert_id: str) -> dict:

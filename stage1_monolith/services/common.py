@@ -1,12 +1,10 @@
-"""Types shared by the use cases: results, idempotency records, cursors."""
+"""Types shared by the use cases: results, idempotency records, ownership."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Protocol
 
-from homesense_core.clock import UTC
-from homesense_core.cursor import check_cursor, encode_cursor
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
 from homesense_core.problems import FieldError, NotFound, ValidationFailed
 
@@ -61,34 +59,3 @@ def owned(thing, owner_id: str, what: str):
         raise NotFound(f"{what} not found.")
     return thing
 
-
-def ms_to_dt(ms: int) -> datetime:
-    return datetime.fromtimestamp(0, UTC) + timedelta(milliseconds=ms)
-
-
-def dt_to_ms(dt: datetime) -> int:
-    return (dt - datetime.fromtimestamp(0, UTC)) // timedelta(milliseconds=1)
-
-
-def time_key_cursor(when: datetime, key) -> str:
-    """Opaque keyset cursor for (timestamp, tiebreak key)."""
-    return encode_cursor({"t": dt_to_ms(when), "k": key})
-
-
-def keyset_page(rows: Sequence, limit: int, position: Callable[[object], tuple[datetime, object]],
-                to_json: Callable[[object], dict]) -> dict:
-    """{"items", "next_cursor"} from rows fetched with limit + 1; the cursor is the last item's position."""
-    items = rows[:limit]
-    next_cursor = time_key_cursor(*position(items[-1])) if len(rows) > limit else None
-    return {"items": [to_json(item) for item in items], "next_cursor": next_cursor}
-
-
-def decode_time_key(cursor: dict | None, key_type: type) -> tuple[datetime, object] | None:
-    """The keyset position of a decoded cursor, checking its shape (422 on field cursor)."""
-    if cursor is None:
-        return None
-    check_cursor(cursor, {"t": int, "k": key_type})
-    try:
-        return ms_to_dt(cursor["t"]), cursor["k"]
-    except (OverflowError, ValueError):
-        raise ValidationFailed([FieldError("cursor", "is not a valid cursor")]) from None

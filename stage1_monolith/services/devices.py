@@ -1,12 +1,14 @@
 """Devices: create, list, read, patch, delete."""
 from __future__ import annotations
 
+from homesense_core.clock import format_ts
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.escalation import escalation_due_at
 from homesense_core.model import device_to_json
 from homesense_core.validation import apply_device_patch, new_device, parse_new_device, parse_page_query
 
 from stage1_monolith.services.common import (
-    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, keyset_page, owned, remember, replay)
+    Clock, Idempotency, Result, UnitOfWorkFactory, owned, remember, replay)
 
 
 def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Clock,
@@ -28,10 +30,10 @@ def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Cloc
 def list_devices(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     """One page of the caller's devices, oldest first."""
     page = parse_page_query(query, default_limit=50, max_limit=200)
-    after = decode_time_key(page.cursor, str)
+    after = keyset_position(page.cursor, "t", "k", str)
     with uow() as tx:
         rows = tx.devices.list_for_owner(owner_id, page.limit + 1, after)
-    return keyset_page(rows, page.limit, lambda d: (d.created_at, d.id), device_to_json)
+    return keyset_page(rows, page.limit, device_to_json, lambda d: {"t": format_ts(d.created_at), "k": d.id})
 
 
 def get_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> dict:

@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Callable
 
 from homesense_core.clock import format_ts
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.model import reading_to_json
 from homesense_core.summary import summarize
 from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
 
 from stage1_monolith.services.common import (
-    Clock, Idempotency, Result, UnitOfWorkFactory, decode_time_key, keyset_page, owned, remember, replay)
+    Clock, Idempotency, Result, UnitOfWorkFactory, owned, remember, replay)
 
 READINGS_ACCEPTED = "readings.accepted"
 
@@ -40,12 +41,12 @@ def accept_readings(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body:
 def list_readings(uow: UnitOfWorkFactory, owner_id: str, device_id: str, query) -> dict:
     """One page of a device's readings by (recorded_at, acceptance order)."""
     q = parse_readings_query(query)
-    after = decode_time_key(q.cursor, int)
+    after = keyset_position(q.cursor, "t", "k", int)
     descending = q.order == "desc"
     with uow() as tx:
         owned(tx.devices.get(device_id), owner_id, "Device")
         rows = tx.readings.page(device_id, q.from_, q.to, descending, q.limit + 1, after)
-    return keyset_page(rows, q.limit, lambda r: (r.recorded_at, r.seq), reading_to_json)
+    return keyset_page(rows, q.limit, reading_to_json, lambda r: {"t": format_ts(r.recorded_at), "k": r.seq})
 
 
 def readings_summary(uow: UnitOfWorkFactory, owner_id: str, device_id: str, query) -> dict:

@@ -4,13 +4,13 @@ from typing import Callable
 
 from homesense_core.alerts import EVENT_FOR_CHANGE, acknowledge, evaluate_reading
 from homesense_core.clock import format_ts, utcnow
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.escalation import escalate, escalation_due_at
 from homesense_core.model import Alert, alert_to_json
 from homesense_core.problems import NotFound, ServiceUnavailable
 from homesense_core.validation import parse_alerts_query
 
 from stage2_microservices.common.devices_client import DeviceDirectory, device_from_snapshot
-from stage2_microservices.common.paging import keyset_page, keyset_position
 from stage2_microservices.common.uow import UnitOfWork
 
 READINGS_CONSUMER = "alerts-readings"

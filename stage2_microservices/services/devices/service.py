@@ -3,6 +3,7 @@
 from typing import Callable
 
 from homesense_core.clock import format_ts, utcnow
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.idempotency import fingerprint, validate_key
 from homesense_core.model import device_to_json
 from homesense_core.problems import NotFound
@@ -10,7 +11,6 @@ from homesense_core.validation import (apply_device_patch, new_device, parse_new
                                        parse_page_query)
 
 from stage2_microservices.common.devices_client import device_snapshot
-from stage2_microservices.common.paging import keyset_page, keyset_position
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork
 
 

@@ -3,6 +3,7 @@
 from typing import Callable
 
 from homesense_core.clock import format_ts, utcnow
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.idempotency import fingerprint, validate_key
 from homesense_core.model import Device, reading_to_json
 from homesense_core.problems import NotFound
@@ -10,7 +11,6 @@ from homesense_core.summary import summarize
 from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
 
 from stage2_microservices.common.devices_client import DeviceDirectory, device_snapshot
-from stage2_microservices.common.paging import keyset_page, keyset_position
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork
 
 DEVICES_CONSUMER = "telemetry-devices"

@@ -2,13 +2,13 @@
 
 from homesense_core.alerts import acknowledge
 from homesense_core.clock import format_ts
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.ids import is_valid_id
 from homesense_core.model import alert_to_json
 from homesense_core.problems import Conflict, NotFound
 from homesense_core.validation import parse_alerts_query
 
 from ..container import Dependencies
-from .paging import keyset_page, timed_position
 
 ACK_ATTEMPTS = 5
 
@@ -17,7 +17,7 @@ def list_page(deps: Dependencies, owner_id: str, query: dict) -> dict:
     """Newest first, filtered by status and device, keyset paged by (opened_at, id)."""
     q = parse_alerts_query(query)
     rows = deps.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1,
-                                      timed_position(q.cursor, "i", str))
+                                      keyset_position(q.cursor, "t", "i", str))
     return keyset_page(rows, q.limit, alert_to_json, lambda a: {"t": format_ts(a.opened_at), "i": a.id})
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 from ulid import ULID
 
 from homesense_core.cursor import check_cursor
+from homesense_core.cursor import keyset_page
 from homesense_core.ids import is_valid_id
 from homesense_core.model import device_to_json
 from homesense_core.problems import NotFound
@@ -12,7 +13,6 @@ from homesense_core.validation import apply_device_patch, new_device, parse_new_
 
 from ..container import Dependencies
 from ..ports import StoredResponse
-from .paging import keyset_page
 
 
 def time_ordered_id(now: datetime) -> str:

@@ -1,6 +1,7 @@
 """Readings of one of the caller's devices: accept a batch, page through them, summarize."""
 
 from homesense_core.clock import format_ts
+from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.model import Reading, reading_to_json
 from homesense_core.problems import NotFound
 from homesense_core.summary import summarize
@@ -9,7 +10,6 @@ from homesense_core.validation import parse_readings, parse_readings_query, pars
 from ..container import Dependencies
 from ..ports import StoredResponse
 from .devices import load
-from .paging import keyset_page, timed_position
 
 
 def accept(deps: Dependencies, owner_id: str, device_id: str, body: dict) -> StoredResponse:
@@ -29,7 +29,7 @@ def page(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict
     q = parse_readings_query(query)
     load(deps, owner_id, device_id)
     rows = deps.readings.page(device_id, q.from_, q.to, q.order == "desc", q.limit + 1,
-                              timed_position(q.cursor, "s", int))
+                              keyset_position(q.cursor, "t", "s", int))
     return keyset_page(rows, q.limit, reading_to_json,
                        lambda r: {"t": format_ts(r.recorded_at), "s": r.seq})
 
