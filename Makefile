@@ -10,20 +10,27 @@ UV_VERSION := 0.13.8
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STAGE  ?=
+STEP   ?=
+FROM   ?=
+TO     ?=
 BASE_URL ?=
 WS_URL ?=
 PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean deploy-stage3
+.PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean deploy-stage3 \
+        steps step migrate-data migration-test
 
 help:
 	@echo "make stage1      run the monolith on http://$(HOST):$(PORT)"
 	@echo "make stage2      run the microservices (Envoy on :$(PORT)) as local processes"
 	@echo "make stage3      package the Chalice app and deploy it to a local ministack"
 	@echo "make test        unit tests of every stage, then the contract suite against each"
-	@echo "make contract STAGE=1|2|3   or   make contract BASE_URL=... [WS_URL=...]"
+	@echo "make contract STAGE=1|2|3   or STEP=1b   or   make contract BASE_URL=... [WS_URL=...]"
+	@echo "make steps       list the migration steps from stage 1 to stage 3, in order"
+	@echo "make step STEP=1b   run one migration step on http://$(HOST):$(PORT)"
+	@echo "make migrate-data FROM=1 TO=2   move a whole stage's data (FROM=2 TO=3 too)"
 
 # --- virtual environment ----------------------------------------------------
 # Stamps record which lock file was installed, so a second start costs nothing.
@@ -55,14 +62,33 @@ stage3: $(VENV)/.all
 deploy-stage3: $(VENV)/.all
 	@$(PY) -m stage3_serverless.deploy_aws
 
+# --- the migration path ---------------------------------------------------------
+# `steps` uses the system Python: the step table is stdlib only, so it answers before any install.
+steps:
+	@$(PYTHON) -m migration steps
+
+step: $(VENV)/.all
+	@test -n "$(STEP)" || { echo "usage: make step STEP=<name>  (make steps lists them)"; exit 2; }
+	@$(PY) -m migration step $(STEP) --host $(HOST) --port $(PORT) --data-dir var/step-$(STEP)
+
+migrate-data: $(VENV)/.all
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make migrate-data FROM=1 TO=2  (or FROM=2 TO=3)"; exit 2; }
+	@$(PY) -m migration data --from $(FROM) --to $(TO)
+
 # --- tests ------------------------------------------------------------------
 UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec
 CONTRACT_STAGES ?= 1 2 3
+# Every migration step runs the same, unchanged contract suite.
+CONTRACT_STEPS ?=
 
 test: unit
 	@for s in $(CONTRACT_STAGES); do \
 	  echo ">> contract suite against stage $$s"; \
 	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
+	done
+	@for s in $(CONTRACT_STEPS); do \
+	  echo ">> contract suite against migration step $$s"; \
+	  $(PY) -m pytest -q contract_tests --step $$s $(PYTEST_ARGS) || exit $$?; \
 	done
 
 unit: $(VENV)/.all
@@ -70,7 +96,9 @@ unit: $(VENV)/.all
 	@$(PY) -m pytest -q $(UNIT_DIRS) $(PYTEST_ARGS)
 
 contract: $(VENV)/.all
-ifneq ($(BASE_URL),)
+ifneq ($(STEP),)
+	@$(PY) -m pytest -q contract_tests --step $(STEP) $(PYTEST_ARGS)
+else ifneq ($(BASE_URL),)
 	@$(PY) -m pytest -q contract_tests --base-url $(BASE_URL) $(if $(WS_URL),--ws-url $(WS_URL)) $(PYTEST_ARGS)
 else
 	@$(PY) -m pytest -q contract_tests --stage $(or $(STAGE),1) $(PYTEST_ARGS)

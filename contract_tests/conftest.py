@@ -1,4 +1,4 @@
-"""Contract suite plumbing: `--stage 1|2|3` starts a stage locally, `--base-url` uses a running one.
+"""Contract suite plumbing: `--stage 1|2|3` (or `--step 1b`) starts locally, `--base-url` uses a running one.
 
 Every fixture is lazy: selecting only contract_tests/spec starts nothing.
 """
@@ -21,6 +21,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("homesense", "HomeSense contract suite")
     group.addoption("--stage", choices=sorted(STAGE_NAMES), default=None,
                     help="start this stage locally (launcher protocol) and test it")
+    group.addoption("--step", default=None,
+                    help="start this migration step locally (see `make steps`) and test it")
     group.addoption("--base-url", default=None, help="test an already running deployment at this URL")
     group.addoption("--ws-url", default=None,
                     help="its WebSocket URL (default: base URL with ws(s):// and /ws)")
@@ -33,7 +35,9 @@ class _Deployment:
 
     def __init__(self, config):
         self.config = config
-        self.stage = config.getoption("--stage")
+        step = config.getoption("--step")
+        # A step is started exactly like a stage; the launcher knows its command.
+        self.stage = f"step:{step}" if step else config.getoption("--stage")
         self.running = []
         self._main = None
         self._low_rate = None
@@ -123,6 +127,10 @@ def deployment(pytestconfig) -> _Deployment:
 @pytest.fixture(scope="session")
 def stage_name(pytestconfig) -> str | None:
     """`monolith`, `microservices` or `serverless` in --stage mode, else None."""
+    step = pytestconfig.getoption("--step")
+    if step:
+        from migration.steps import step as find_step
+        return find_step(step).health_stage
     stage = pytestconfig.getoption("--stage")
     return STAGE_NAMES[stage] if stage else None
 

@@ -23,6 +23,13 @@ STAGE_COMMANDS = {
     "3": ["-m", "stage3_serverless.local", "up"],
 }
 STAGE_NAMES = {"1": "monolith", "2": "microservices", "3": "serverless"}
+
+
+def command_for(target: str) -> list[str]:
+    """Launcher arguments of a stage ("1".."3") or a migration step ("step:1b")."""
+    if target.startswith("step:"):
+        return ["-m", "migration", "step", target[len("step:"):]]
+    return STAGE_COMMANDS[target]
 START_TIMEOUT_S = 240
 # CORS allow-list of the second (low rate limit) instance the suite starts.
 RESTRICTED_ORIGINS = ("https://allowed.example.test", "https://also-allowed.example.test")
@@ -83,13 +90,13 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 
 
 def start_stage(stage: str, extra_env: dict[str, str] | None = None, label: str = "") -> RunningStage:
-    """Start `stage` on a free port with a fresh data dir; return once it printed HOMESENSE_READY."""
-    root = Path(tempfile.mkdtemp(prefix=f"homesense-ct-stage{stage}{label}-"))
+    """Start `stage` (or a migration step, "step:1b") on a free port with a fresh data dir; return once it printed HOMESENSE_READY."""
+    root = Path(tempfile.mkdtemp(prefix=f"homesense-ct-stage{stage.replace(':', '-')}{label}-"))
     data_dir = root / "data"
     data_dir.mkdir()
     stderr_path = root / "stage.stderr.log"
     port = free_port()
-    cmd = [sys.executable, *STAGE_COMMANDS[stage], "--host", "127.0.0.1", "--port", str(port),
+    cmd = [sys.executable, *command_for(stage), "--host", "127.0.0.1", "--port", str(port),
            "--data-dir", str(data_dir)]
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
