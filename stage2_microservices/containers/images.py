@@ -191,8 +191,9 @@ def build_local_images(progress=print) -> dict[str, str]:
 
 
 def remove_local_images() -> None:
-    """Delete every homesense-local/* image (the next run rebuilds them from scratch)."""
-    refs = _docker("images", "--format", "{{.Repository}}:{{.Tag}}", "homesense-local/*", check=False).stdout.split()
+    """Delete the homesense-local/* and homesense-* images (the next run rebuilds them from scratch)."""
+    refs = [ref for pattern in ("homesense-local/*", "homesense-*") for ref in
+            _docker("images", "--format", "{{.Repository}}:{{.Tag}}", pattern, check=False).stdout.split()]
     if refs:
         _docker("rmi", *refs, check=False)
 
