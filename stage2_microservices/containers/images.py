@@ -201,3 +201,8 @@ def remove_local_images() -> None:
 def image_size_mb(ref: str) -> float:
     """An image's uncompressed size in MB."""
     return int(_docker("image", "inspect", "--format", "{{.Size}}", ref).stdout.strip()) / 1e6
+
+
+if __name__ == "__main__":
+    # `make wheelhouse`: what `docker compose build` needs before it can run without network.
+    print(ensure_wheelhouse())
