@@ -203,6 +203,21 @@ def image_size_mb(ref: str) -> float:
     return int(_docker("image", "inspect", "--format", "{{.Size}}", ref).stdout.strip()) / 1e6
 
 
+def main(argv: list[str] | None = None) -> None:
+    """`make wheelhouse`; with --local-images also the stand-ins, printed as shell exports."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m stage2_microservices.containers.images")
+    parser.add_argument("--local-images", action="store_true",
+                        help="also build the homesense-local/* stand-ins and print `export` lines "
+                             "for docker compose (eval them)")
+    args = parser.parse_args(argv)
+    log = (lambda message: print(message, file=sys.stderr, flush=True))
+    ensure_wheelhouse(log)
+    if args.local_images:
+        for variable, ref in build_local_images(log).items():
+            print(f"export {variable}={ref}")
+
+
 if __name__ == "__main__":
-    # `make wheelhouse`: what `docker compose build` needs before it can run without network.
-    print(ensure_wheelhouse())
+    main()

@@ -104,8 +104,7 @@ def drift(docs: list[dict]) -> list[str]:
         problems.append("nats: JetStream has no persistent volume")
     envoy = find(docs, "ConfigMap", "gateway-envoy") or {"data": {}}
     if envoy["data"].get("envoy.yaml") != render.compose_yaml():
-        problems.append("gateway: k8s/base/envoy.yaml differs from the rendered compose config "
-                        "(cp stage2_microservices/gateway/envoy.compose.yaml stage2_microservices/k8s/base/envoy.yaml)")
+        problems.append("gateway: k8s/base/envoy.yaml is stale: run `python -m stage2_microservices.gateway.render`")
     hpa = find(docs, "HorizontalPodAutoscaler", "telemetry")
     if hpa is None or hpa["spec"]["scaleTargetRef"]["name"] != "telemetry":
         problems.append("telemetry: no HorizontalPodAutoscaler")
