@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import subprocess
@@ -34,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 LOWRATE_FILE = HERE / "compose.lowrate.yml"
 WORK_DIR = REPO_ROOT / "var" / "compose-test"
-PROJECT = "homesense-test"
+# One project per checkout, so two clones on one machine never tear down each other's stack.
+PROJECT = "homesense-test-" + hashlib.sha1(str(REPO_ROOT).encode()).hexdigest()[:6]
 # The contract suite's second instance: RATE_LIMIT_RPS=2, BURST=5 (contract_tests/conftest.py).
 LOWRATE_RPS, LOWRATE_BURST = 2.0, 5
 SCALE = 3
