@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             failures.append("scale test")
         scaled = time.monotonic() - t
 
-        for ref in service_images:
+        for ref in [*service_images, *image_env.values()]:
             say(f"image {ref}: {images.image_size_mb(ref):.0f} MB")
         say(f"build {built:.0f} s, up {up:.0f} s, contract suite {contract:.0f} s, scale test {scaled:.0f} s")
         if failures:
