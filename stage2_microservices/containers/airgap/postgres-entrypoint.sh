@@ -6,6 +6,13 @@ set -euo pipefail
 if [ "${1:0:1}" = '-' ]; then
     set -- postgres "$@"
 fi
+# Docker secrets: VAR_FILE names a file holding VAR, as the official image allows.
+for var in POSTGRES_USER POSTGRES_PASSWORD POSTGRES_DB; do
+    file_var="${var}_FILE"
+    if [ -n "${!file_var:-}" ]; then
+        export "$var"="$(< "${!file_var}")"
+    fi
+done
 if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
     user="${POSTGRES_USER:-postgres}"
