@@ -16,6 +16,9 @@ GATEWAY_DIR = Path(__file__).resolve().parent
 TEMPLATE = GATEWAY_DIR / "envoy.yaml.tmpl"
 LUA_SOURCE = GATEWAY_DIR / "edge.lua"
 COMPOSE_CONFIG = GATEWAY_DIR / "envoy.compose.yaml"
+# Kubernetes serves the same config (same Service names and ports); kustomize reads files only
+# below its own folder, hence a copy (stage2_microservices/k8s/tests compares them).
+K8S_CONFIG = GATEWAY_DIR.parent / "k8s" / "base" / "envoy.yaml"
 DEFAULT_RATE_LIMIT_RPS = 1000.0
 DEFAULT_RATE_LIMIT_BURST = 2000
 _ORIGIN_RE = re.compile(r"^(\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$")
@@ -136,9 +139,10 @@ def compose_yaml() -> str:
 
 
 def main() -> None:
-    """Regenerate envoy.compose.yaml (tests fail while it differs from the template)."""
-    COMPOSE_CONFIG.write_text(compose_yaml())
-    print(f"wrote {COMPOSE_CONFIG}")
+    """Regenerate envoy.compose.yaml and its Kubernetes copy (tests fail while they differ)."""
+    for path in (COMPOSE_CONFIG, K8S_CONFIG):
+        path.write_text(compose_yaml())
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 SERVICES_DIR = REPO_ROOT / "stage2_microservices" / "services"
 INFRA = {"postgres", "nats", "gateway"}
+PYTHON_IMAGE = "python:3.11-slim"
 
 
 def dockerfile_path(name: str) -> Path:
@@ -58,8 +59,11 @@ def dockerfile_drift(svc: topology.Service, text: str, lock: dict[str, str]) -> 
     by_name: dict[str, list[str]] = {}
     for head, rest in ins:
         by_name.setdefault(head, []).append(rest)
-    if by_name.get("FROM") != ["python:3.11-slim"]:
-        problems.append(f"{where}: FROM is {by_name.get('FROM')}, expected python:3.11-slim")
+    # The base is the official image unless the build argument names a local stand-in.
+    if by_name.get("ARG", [None])[0] != f"PYTHON_IMAGE={PYTHON_IMAGE}" or not by_name.get("FROM") or \
+            any(f.split()[0] != "${PYTHON_IMAGE}" for f in by_name["FROM"]):
+        problems.append(f"{where}: FROM is {by_name.get('FROM')}, expected ${{PYTHON_IMAGE}} with "
+                        f"ARG PYTHON_IMAGE={PYTHON_IMAGE}")
     if by_name.get("EXPOSE") != [str(svc.port)]:
         problems.append(f"{where}: EXPOSE {by_name.get('EXPOSE')} but topology port is {svc.port}")
     cmds = by_name.get("CMD", [])

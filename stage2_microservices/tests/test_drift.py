@@ -87,6 +87,8 @@ def test_compose_drift_is_reported(compose, path, value):
     ("USER 10001", "USER root"),
     ("fastapi==0.163.2", "fastapi==0.100.0"),
     ("telemetry.main:create_app", "devices.main:create_app"),
+    ("ARG PYTHON_IMAGE=python:3.11-slim", "ARG PYTHON_IMAGE=python:3.12-slim"),
+    ("FROM ${PYTHON_IMAGE}\n", "FROM python:latest\n"),
 ])
 def test_dockerfile_drift_is_reported(lock, old, new):
     svc = topology.service("telemetry")
