@@ -16,14 +16,22 @@ PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean deploy-stage3
+.PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean distclean deploy-stage3 workshop-test exercise grade
 
 help:
 	@echo "make stage1      run the monolith on http://$(HOST):$(PORT)"
 	@echo "make stage2      run the microservices (Envoy on :$(PORT)) as local processes"
-	@echo "make stage3      package the Chalice app and deploy it to a local ministack"
-	@echo "make test        unit tests of every stage, then the contract suite against each"
+	@echo "make stage3      package the Chalice app, deploy it to a local ministack, print export BASE=... WS=..."
+	@echo "make deploy-stage3   deploy stage 3's template to a real AWS account (credentials from the environment)"
+	@echo "make test        unit tests, workshop checks, then the contract suite against each stage (~10 min)"
+	@echo "make unit        unit and integration tests of the core and every stage"
 	@echo "make contract STAGE=1|2|3   or   make contract BASE_URL=... [WS_URL=...]"
+	@echo "make workshop-test   README walkthrough, workshop checkpoints and links, exercise graders"
+	@echo "make exercise N=1    prepare exercise 1 in var/exercises/1 (see docs/workshop/exercises/)"
+	@echo "make grade N=1       run the tests that judge exercise 1 in var/exercises/1"
+	@echo "make lint        ruff (pinned): syntax errors, undefined names, unused imports"
+	@echo "make clean       remove what stages and tests wrote (var/, build output, caches)"
+	@echo "make distclean   clean, and remove .venv"
 
 # --- virtual environment ----------------------------------------------------
 # Stamps record which lock file was installed, so a second start costs nothing.
@@ -59,7 +67,7 @@ deploy-stage3: $(VENV)/.all
 UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec
 CONTRACT_STAGES ?= 1 2 3
 
-test: unit
+test: unit workshop-test
 	@for s in $(CONTRACT_STAGES); do \
 	  echo ">> contract suite against stage $$s"; \
 	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
@@ -76,5 +84,32 @@ else
 	@$(PY) -m pytest -q contract_tests --stage $(or $(STAGE),1) $(PYTEST_ARGS)
 endif
 
+# Classic pyflakes + syntax rule set; var/ holds exercise copies of the repository.
+lint: $(VENV)/.all
+	@$(VENV)/bin/ruff check --select E4,E7,E9,F --extend-exclude var,build .
+
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .ruff_cache stage3_serverless/build stage3_serverless/.chalice/deployments
+
+distclean: clean
+	rm -rf $(VENV)
+
+# --- workshop ---------------------------------------------------------------
+# `make exercise 2` and `make exercise N=2` both work: the number after the goal is
+# taken as N and made a do-nothing target.
+ifneq ($(filter exercise grade,$(firstword $(MAKECMDGOALS))),)
+  N ?= $(word 2,$(MAKECMDGOALS))
+  ifneq ($(N),)
+    $(eval $(N):;@:)
+  endif
+endif
+
+workshop-test: $(VENV)/.all
+	@echo ">> workshop: README walkthrough, module checkpoints and links, exercise graders"
+	@$(PY) -m pytest -q workshop/tests $(PYTEST_ARGS)
+
+exercise: $(VENV)/.all
+	@$(PY) -m workshop.exercises prepare $(N)
+
+grade: $(VENV)/.all
+	@$(PY) -m workshop.exercises grade $(N)
