@@ -32,6 +32,7 @@ help:
 	@echo "make lint        ruff (pinned): syntax errors, undefined names, unused imports"
 	@echo "make clean       remove what stages and tests wrote (var/, build output, caches)"
 	@echo "make distclean   clean, and remove .venv"
+	@echo "make help        this list"
 
 # --- virtual environment ----------------------------------------------------
 # Stamps record which lock file was installed, so a second start costs nothing.
