@@ -30,8 +30,8 @@ help:
 	@echo "make exercise N=1    prepare exercise 1 in var/exercises/1 (see docs/workshop/exercises/)"
 	@echo "make grade N=1       run the tests that judge exercise 1 in var/exercises/1"
 	@echo "make lint        ruff (pinned): syntax errors, undefined names, unused imports"
-	@echo "make clean       remove what stages and tests wrote (var/, build output, caches)"
-	@echo "make distclean   clean, and remove .venv"
+	@echo "make clean       remove what stages and tests wrote (var/ except var/exercises, build output, caches)"
+	@echo "make distclean   clean, and remove var/exercises and .venv"
 	@echo "make help        this list"
 
 # --- virtual environment ----------------------------------------------------
@@ -89,11 +89,13 @@ endif
 lint: $(VENV)/.all
 	@$(VENV)/bin/ruff check --select E4,E7,E9,F --extend-exclude var,build .
 
+# var/exercises holds a student's work: only distclean removes it.
 clean:
-	rm -rf var .pytest_cache .ruff_cache stage3_serverless/build stage3_serverless/.chalice/deployments
+	@if [ -d var ]; then find var -mindepth 1 -maxdepth 1 ! -name exercises -exec rm -rf {} +; fi
+	rm -rf .pytest_cache .ruff_cache stage3_serverless/build stage3_serverless/.chalice/deployments
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf var $(VENV)
 
 # --- workshop ---------------------------------------------------------------
 # `make exercise 2` and `make exercise N=2` both work: the number after the goal is

@@ -113,7 +113,7 @@ def test_every_relative_link_resolves_inside_the_repository(page):
 
 
 def test_nothing_in_the_repository_refers_to_a_design_file_outside_it():
-    out = subprocess.run(["git", "grep", "-n", "-I", "-E", r"\.\./shared|DESIGN\.md", "--", ".",
+    out = subprocess.run(["git", "grep", "--untracked", "-n", "-I", "-E", r"\.\./shared|DESIGN\.md", "--", ".",
                           ":!workshop/tests/test_workshop_docs.py"],
                          cwd=REPO_ROOT, capture_output=True, text=True)
     assert out.returncode == 1, f"references outside the repository:\n{out.stdout}"
