@@ -65,6 +65,22 @@ class LineReader:
         raise AssertionError(f"{needle!r} not seen within {timeout_s} s; output so far:\n{''.join(self.lines)}")
 
 
+def env_line(running) -> str:
+    """Stage 3: the `export BASE=... WS=...` line it printed; stages 1 and 2: the same line for their URLs."""
+    expected = export_line({"base_url": running.base_url, "ws_url": running.ws_url})
+    if running.stage != "3":
+        return expected
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # printed to stderr right after the ready line
+        printed = [line for line in running.stderr_path.read_text(errors="replace").splitlines()
+                   if line.startswith("export BASE=")]
+        if printed:
+            assert printed[-1] == expected, f"stage 3 printed {printed[-1]!r}, not its URLs"
+            return printed[-1]
+        time.sleep(0.2)
+    raise AssertionError("stage 3 did not print an `export BASE=... WS=...` line")
+
+
 def test_walkthrough_blocks_are_marked_in_order():
     blocks = walkthrough_blocks()
     assert "export BASE=" in blocks["env"]
@@ -96,7 +112,7 @@ def test_readme_walkthrough_runs_against_a_fresh_stage(stage):
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         out2 = LineReader(terminal2.stdout)
         send = terminal2.stdin.write
-        send(f"{export_line({'base_url': running.base_url, 'ws_url': running.ws_url})}\n".encode())
+        send(f"{env_line(running)}\n".encode())
         send(blocks["setup"].encode() + b"echo __SETUP_DONE__\n")
         terminal2.stdin.flush()
         out2.wait_for("__SETUP_DONE__", 60)
