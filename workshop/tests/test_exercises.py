@@ -8,6 +8,7 @@ code it removes was refactored) fails here, naming the file to regenerate.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 import uuid
 
@@ -62,3 +63,11 @@ def test_every_grader_passes_on_the_reference_solution():
     done = run_judges(judges, REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, f"a grader fails on the reference solution:\n{done.stdout[-4000:]}"
     print(f"all graders pass on the reference in {time.monotonic() - started:.1f} s")
+
+
+@pytest.mark.parametrize("goals", [["exercise", "2"], ["exercise", "N=2"], ["grade", "2"]])
+def test_make_takes_the_exercise_number_either_way(goals):
+    dry = subprocess.run(["make", "-n", *goals], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    verb = "prepare" if goals[0] == "exercise" else "grade"
+    assert f"-m workshop.exercises {verb} 2" in dry.stdout, dry.stdout
