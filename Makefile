@@ -19,18 +19,31 @@ PYTEST_ARGS ?=
 
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean deploy-stage3 \
-        steps step migrate-data contract-stages contract-steps
+.PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean distclean deploy-stage3 \
+        workshop-test exercise grade steps step migrate-data contract-stages contract-steps
 
 help:
 	@echo "make stage1      run the monolith on http://$(HOST):$(PORT)"
 	@echo "make stage2      run the microservices (Envoy on :$(PORT)) as local processes"
-	@echo "make stage3      package the Chalice app and deploy it to a local ministack"
-	@echo "make test        unit tests of every stage, then the contract suite against each"
+	@echo "make stage3      package the Chalice app, deploy it to a local ministack, print export BASE=... WS=..."
+	@echo "make deploy-stage3   deploy stage 3's template to a real AWS account (credentials from the environment)"
+	@echo "make test        unit tests, workshop checks, then the contract suite against each stage (~10 min)"
+	@echo "make unit        unit and integration tests of the core and every stage"
 	@echo "make contract STAGE=1|2|3   or STEP=1b   or   make contract BASE_URL=... [WS_URL=...]"
 	@echo "make steps       list the migration steps from stage 1 to stage 3, in order"
 	@echo "make step STEP=1b   run one migration step on http://$(HOST):$(PORT)"
 	@echo "make migrate-data FROM=1 TO=2   move a whole stage's data (FROM=2 TO=3 too)"
+	@echo "make contract-stages / contract-steps   the contract suite against every stage / every step"
+	@echo "make compose-test   stage 2 in Docker: build, compose up, contract suite, scale test, down"
+	@echo "make compose-clean  remove the images compose-test keeps as its cache"
+	@echo "make wheelhouse   the Python wheels the stage 2 images install from (no network in builds)"
+	@echo "make workshop-test   README walkthrough, workshop checkpoints and links, exercise graders"
+	@echo "make exercise N=1    prepare exercise 1 in var/exercises/1 (see docs/workshop/exercises/)"
+	@echo "make grade N=1       run the tests that judge exercise 1 in var/exercises/1"
+	@echo "make lint        ruff (pinned): syntax errors, undefined names, unused imports"
+	@echo "make clean       remove what stages and tests wrote (var/ except var/exercises, build output, caches)"
+	@echo "make distclean   clean, and remove var/exercises and .venv"
+	@echo "make help        this list"
 
 # --- virtual environment ----------------------------------------------------
 # Stamps record which lock file was installed, so a second start costs nothing.
@@ -82,7 +95,7 @@ CONTRACT_STAGES ?= 1 2 3
 CONTRACT_STEPS ?=
 
 # `make test` is these, in this order; each can also be run alone.
-test: unit contract-stages contract-steps compose-test
+test: unit workshop-test contract-stages contract-steps compose-test
 
 contract-stages: $(VENV)/.all
 	@for s in $(CONTRACT_STAGES); do \
@@ -109,8 +122,37 @@ else
 	@$(PY) -m pytest -q contract_tests --stage $(or $(STAGE),1) $(PYTEST_ARGS)
 endif
 
+# Classic pyflakes + syntax rule set; var/ holds exercise copies of the repository.
+lint: $(VENV)/.all
+	@$(VENV)/bin/ruff check --select E4,E7,E9,F --extend-exclude var,build .
+
+# var/exercises holds a student's work: only distclean removes it.
 clean:
-	rm -rf var .pytest_cache
+	@if [ -d var ]; then find var -mindepth 1 -maxdepth 1 ! -name exercises -exec rm -rf {} +; fi
+	rm -rf .pytest_cache .ruff_cache stage3_serverless/build stage3_serverless/.chalice/deployments
+
+distclean: clean
+	rm -rf var $(VENV)
+
+# --- workshop ---------------------------------------------------------------
+# `make exercise 2` and `make exercise N=2` both work: the number after the goal is
+# taken as N and made a do-nothing target.
+ifneq ($(filter exercise grade,$(firstword $(MAKECMDGOALS))),)
+  N ?= $(word 2,$(MAKECMDGOALS))
+  ifneq ($(N),)
+    $(eval $(N):;@:)
+  endif
+endif
+
+workshop-test: $(VENV)/.all
+	@echo ">> workshop: README walkthrough, module checkpoints and links, exercise graders"
+	@$(PY) -m pytest -q workshop/tests $(PYTEST_ARGS)
+
+exercise: $(VENV)/.all
+	@$(PY) -m workshop.exercises prepare $(N)
+
+grade: $(VENV)/.all
+	@$(PY) -m workshop.exercises grade $(N)
 
 # --- stage 2 in real containers -------------------------------------------------------------
 # compose-test: engine (existing, else Debian's docker.io started and stopped here), images

@@ -91,7 +91,6 @@ def test_body_over_1_mib_on_a_public_route_is_413(api):
 
 
 def test_body_just_under_1_mib_is_not_413(api, user):
-    d = api.create_device(user)
     body = json.dumps({"name": "n", "kind": "power", "room": "r" * (MIB - 200)}).encode()
     assert len(body) <= MIB
     r = requests.post(api.url("/devices"), data=body, timeout=30,

@@ -211,7 +211,7 @@ def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_sessi
         ctype = response.headers.get("content-type", [""])[0].split(";")[0].strip().lower()
         assert ctype == "application/problem+json", f"{where} with Content-Type {ctype!r}"
     if sent_method in ROUTABLE_METHODS and sent_method.lower() not in _served_methods(case.operation.path):
-        # DESIGN.md section 2: a known path with a method it does not serve is 405 method-not-allowed.
+        # docs/design.md section 2.4: a known path with a method it does not serve is 405 method-not-allowed.
         assert response.status_code == 405, f"{where}, expected 405: {response.text[:300]}"
     elif response.request.method.upper() != case.operation.method.upper():
         # Other methods (TRACE, QUERY...) may be refused before routing, but only with a 4xx.

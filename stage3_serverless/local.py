@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -113,6 +114,11 @@ def deploy(settings: LocalSettings, stack: Ministack, package: Package) -> dict[
             "ws_url": f"{ws_prefix}/{outputs['WebsocketAPIId']}/{ws_stage}"}
 
 
+def export_line(urls: Mapping[str, str]) -> str:
+    """A shell line that sets BASE and WS the way the README walkthrough uses them."""
+    return f"export BASE={shlex.quote(urls['base_url'])} WS={shlex.quote(urls['ws_url'])}"
+
+
 def wait_healthy(base_url: str, timeout_s: float) -> None:
     """GET /health through the local API Gateway until it answers 200 (first call is a cold start)."""
     deadline = time.monotonic() + timeout_s
@@ -156,6 +162,8 @@ def up(settings: LocalSettings) -> int:
         wait_healthy(urls["base_url"], settings.health_timeout_s)
         log(f"ready in {time.monotonic() - started:.1f} s")
         print(READY_PREFIX + json.dumps(urls), flush=True)
+        # The REST URL carries the API id and stage, unlike stages 1 and 2: give the reader a line to paste.
+        print(export_line(urls), file=sys.stderr, flush=True)
         ready.set()
         while not stop.wait(1.0):
             if stack.process.poll() is not None:

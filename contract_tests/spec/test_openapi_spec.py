@@ -1,4 +1,4 @@
-"""The contract file itself: valid OpenAPI 3.1 and consistent with DESIGN.md section 2. No server needed."""
+"""The contract file itself: valid OpenAPI 3.1 and consistent with docs/design.md section 2. No server needed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ SPEC_PATH = Path(__file__).resolve().parents[2] / "contract" / "openapi.yaml"
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 ID_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
 
-# DESIGN.md section 2, resource table: (method, path) -> (needs auth, success status).
+# docs/design.md section 2.2, resource table: (method, path) -> (needs auth, success status).
 EXPECTED_OPERATIONS = {
     ("get", "/health"): (False, "200"),
     ("post", "/users"): (False, "201"),
@@ -36,7 +36,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/alerts/{id}/ack"): (True, "200"),
 }
 
-# DESIGN.md section 2, "Errors": status -> (problem slug, shared response component).
+# docs/design.md section 2.4, errors: status -> (problem slug, shared response component).
 PROBLEMS = {
     "400": ("malformed-request", "MalformedRequest"),
     "401": ("unauthorized", "Unauthorized"),
