@@ -1,0 +1,174 @@
+"""Live cutovers between 1x steps: `cutover NAME` / `rollback NAME` read from stdin (`--control`).
+
+Technique (named in every answer as TECHNIQUE): a short write freeze at the edge. For the route
+groups whose owner changes:
+  1. start what the new owner needs (before the freeze: clients notice nothing);
+  2. freeze: Envoy answers their writes (POST/PUT/PATCH/DELETE) itself with 503 problem+json and
+     `Retry-After: 1`; reads keep flowing to the old owner;
+  3. copy the groups' rows old store -> new store (idempotent upserts) and verify them (counts and a
+     checksum per owner);
+  4. verified: one routes-file swap re-points the groups at the new owner and lifts the freeze;
+     not verified: the freeze is lifted with the old routes (refuse to cut over on a mismatch).
+freeze_ms runs from the request to freeze until Envoy serves the unfrozen routes.
+The answer is ONE stdout line, `HOMESENSE_CUTOVER {json}` or `HOMESENSE_ROLLBACK {json}`.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+import traceback
+from typing import Callable, TextIO
+
+import psycopg
+
+from migration.data import sqlite_pg
+from migration.steps import GROUPS, STEP_NAMES, Step, previous, step
+
+TECHNIQUE = ("edge write freeze (Envoy 503 problem+json + Retry-After: 1 on the moving groups' writes), "
+             "copy + verify (counts, per-owner checksums), atomic RDS routes-file swap, unfreeze")
+# Which stored data each route group carries (push and health carry none).
+DATA_OF_GROUP = {"identity": "identity", "devices": "devices", "readings": "readings", "alerts": "alerts"}
+
+
+def _stderr(message: str) -> None:
+    print(f"[edge] {message}", file=sys.stderr, flush=True)
+
+
+# --- data movers: (copy, verify) per data group and direction ------------------------------------
+def copy_identity_back(pg_dsn: str, sqlite_path) -> int:
+    """identity.users -> the monolith's SQLite users (upsert by id): the rollback of identity."""
+    with psycopg.connect(pg_dsn) as src:
+        rows = src.execute("SELECT id, username, password_hash, created_at FROM users").fetchall()
+    conn = sqlite3.connect(sqlite_path, timeout=10)
+    try:
+        conn.execute("PRAGMA busy_timeout=10000")
+        with conn:
+            conn.executemany(
+                "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET username = excluded.username,"
+                " password_hash = excluded.password_hash, created_at = excluded.created_at",
+                [(i, u, h, sqlite_pg.dt_to_ms(c)) for i, u, h, c in rows])
+    finally:
+        conn.close()
+    return len(rows)
+
+
+class Mover:
+    """Copies and verifies one data group between the monolith and a service's database."""
+
+    def __init__(self, service: str, forward: Callable, backward: Callable | None, verify: Callable):
+        self.service, self.forward, self.backward, self.verify = service, forward, backward, verify
+
+
+def _movers() -> dict[str, Mover]:
+    return {
+        "identity": Mover("identity",
+                          lambda sqlite, dsn: sqlite_pg.copy_identity(sqlite, dsn, progress=_stderr),
+                          lambda sqlite, dsn: copy_identity_back(dsn, sqlite),
+                          sqlite_pg.verify_identity),
+    }
+
+
+class CutoverError(RuntimeError):
+    """A command that cannot be carried out (the routes are left as they were)."""
+
+
+class Controller:
+    """Reads commands, moves route groups between owners, answers one line per command."""
+
+    def __init__(self, topo):
+        self.topo = topo
+        self.current: Step = topo.step
+
+    def serve(self, stdin: TextIO, stdout: TextIO) -> None:
+        for line in stdin:
+            words = line.split()
+            if not words:
+                continue
+            verb, target = words[0], words[1] if len(words) > 1 else ""
+            if verb not in ("cutover", "rollback"):
+                _stderr(f"unknown command {line.strip()!r} (cutover NAME | rollback NAME)")
+                continue
+            result = self.command(verb, target)
+            prefix = "HOMESENSE_CUTOVER" if verb == "cutover" else "HOMESENSE_ROLLBACK"
+            stdout.write(f"{prefix} {json.dumps(result)}\n")
+            stdout.flush()
+
+    def command(self, verb: str, target_name: str) -> dict:
+        began = time.monotonic()
+        result = {"from": self.current.name, "to": target_name, "ok": False, "technique": TECHNIQUE,
+                  "freeze_ms": None, "seconds": 0.0, "verification": {}}
+        try:
+            target = self._check(verb, target_name)
+            self._move(target, forward=verb == "cutover", result=result)
+        except CutoverError as exc:
+            result["error"] = str(exc)
+        except Exception as exc:  # report, keep serving: the process tree is still up
+            traceback.print_exc()
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        result["seconds"] = round(time.monotonic() - began, 3)
+        _stderr(f"{verb} {result['from']} -> {target_name}: ok={result['ok']} freeze_ms={result['freeze_ms']}")
+        return result
+
+    def _check(self, verb: str, target_name: str) -> Step:
+        if target_name not in STEP_NAMES:
+            raise CutoverError(f"no step {target_name!r}")
+        target = step(target_name)
+        if target.edge != "envoy":
+            raise CutoverError(f"step {target_name} is not behind this edge (Envoy)")
+        if verb == "cutover":
+            index = STEP_NAMES.index(self.current.name)
+            if index + 1 >= len(STEP_NAMES) or STEP_NAMES[index + 1] != target_name:
+                raise CutoverError(f"cutover goes to the next step; {target_name} does not follow {self.current.name}")
+        elif previous(self.current.name) is None or previous(self.current.name).name != target_name:
+            raise CutoverError(f"rollback goes to the previous step; {target_name} is not before {self.current.name}")
+        return target
+
+    def _move(self, target: Step, forward: bool, result: dict) -> None:
+        topo = self.topo
+        moving = [g for g in GROUPS if self.current.owners[g] != target.owners[g]]
+        movers = _movers()
+        data = [DATA_OF_GROUP[g] for g in moving if g in DATA_OF_GROUP]
+        for group in data:
+            mover = movers.get(group)
+            if mover is None or (not forward and mover.backward is None):
+                raise CutoverError(f"moving {group} {'forward' if forward else 'back'} is not implemented")
+        # 1. The new owners run before anything freezes.
+        topo.start_services(topo.services_for(target.owners))
+        # 2. Freeze the moving groups' writes at the edge.
+        frozen = frozenset(g for g in moving if g in DATA_OF_GROUP)
+        t0 = time.monotonic()
+        topo.set_routes(frozen=frozen)
+        switched = False
+        try:
+            # 3. Copy and verify, in the direction of the move.
+            ok = True
+            for group in data:
+                mover = movers[group]
+                dsn = topo.database_url(mover.service)
+                if forward:
+                    mover.forward(topo.sqlite_path, dsn)
+                else:
+                    mover.backward(topo.sqlite_path, dsn)
+                verification = mover.verify(topo.sqlite_path, dsn)
+                result["verification"][group] = verification.to_json()
+                ok = ok and verification.ok
+            # 4. Switch and unfreeze in one routes swap, or only unfreeze.
+            if ok:
+                topo.set_routes(owners=target.owners, frozen=frozenset())
+                switched = True
+            else:
+                result["error"] = "verification failed: routes not switched"
+        finally:
+            if not switched:
+                topo.set_routes(frozen=frozenset())
+            result["freeze_ms"] = round((time.monotonic() - t0) * 1000)
+        if switched:
+            result["ok"] = True
+            self.current = target
+            topo.step = target
+
+
+
