@@ -31,8 +31,6 @@ from migration.steps import MONOLITH, Step
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "HOMESENSE_READY "
-# Services that talk to NATS (identity does not).
-NATS_USERS = ("devices", "telemetry", "alerts", "notifier")
 
 
 def _stderr(message: str) -> None:
@@ -45,24 +43,21 @@ def cluster_of(owner: str) -> str | None:
 
 
 class _Services(LocalTopology):
-    """Stage 2's local runner, with the devices URL pointed at the monolith while it owns devices."""
+    """Stage 2's local runner, with the devices URL pointed at the edge's internal listener."""
 
-    def __init__(self, data_dir: Path, host: str, monolith_url: str, devices_facade: bool, env: dict):
-        self.monolith_url, self.devices_facade = monolith_url, devices_facade
+    def __init__(self, data_dir: Path, host: str, internal_url: str, env: dict):
+        self.internal_url = internal_url
         # Port 0 would be the gateway's; stage 2's own gateway never starts here (ours does).
         super().__init__(data_dir, host, free_port(host), env=env, progress=_stderr)
 
     def endpoints(self) -> topology.Endpoints:
         base = super().endpoints()
-        if not self.devices_facade:
-            return base
-        urls = dict(base.service_urls, devices=self.monolith_url)
+        # Services read devices through the edge's internal listener, which a cutover re-points
+        # from the monolith to the devices service without restarting them.
+        urls = dict(base.service_urls, devices=self.internal_url)
         return topology.Endpoints(base.postgres_host, base.postgres_port, base.nats_url, urls,
                                   base.data_dir, base.cors_origins)
 
-    def redefine(self, name: str) -> None:
-        """Rebuild a service's process definition (after the devices URL changed)."""
-        self.processes[name] = self._service(topology.service(name))
 
 
 class EdgeTopology:
@@ -78,15 +73,17 @@ class EdgeTopology:
         self.monolith_port = free_port(host)
         self.port = port or free_port(host)
         self.admin_port = free_port(host)
-        self.services = _Services(self.data_dir, host, self.monolith_url,
-                                  devices_facade=step.owners["devices"] == MONOLITH, env=self.env)
+        self.internal_port = free_port(host)
+        self.services = _Services(self.data_dir, host, f"http://{host}:{self.internal_port}", env=self.env)
         self.monolith = ManagedProcess(
             "monolith", [sys.executable, "-m", "stage1_monolith", "serve", "--host", host,
                          "--port", str(self.monolith_port), "--data-dir", str(self.monolith_dir)],
             self.logs / "monolith.log", lambda: http_ok(self.monolith_url + "/health"),
             env=self._monolith_env(), cwd=REPO_ROOT)
         self.gateway_dir = self.data_dir / "gateway"
-        self.routes_file = self.gateway_dir / "routes" / "routes.json"
+        self.routes_file = self.gateway_dir / "routes" / "public" / "routes.json"
+        # Its own directory: two watches on one directory do not both fire.
+        self.internal_routes_file = self.gateway_dir / "routes" / "internal" / "routes.json"
         self.edge = ManagedProcess(
             "edge", [_envoy_binary(), "-c", str(self.gateway_dir / "envoy.json"), "--disable-hot-restart",
                      "--log-level", "warn", "--file-flush-interval-msec", "500"],
@@ -94,6 +91,8 @@ class EdgeTopology:
         self.owners: dict[str, str] = dict(step.owners)
         self.frozen: frozenset[str] = frozenset()
         self.routes_version = 0
+        self._written: dict[str, list] = {}
+        self._expected: dict[str, str] = {}
         self.jwks: dict | None = None
 
     # --- addresses --------------------------------------------------------------------------
@@ -123,9 +122,34 @@ class EdgeTopology:
         # edge's one address, so its own bucket is set wide open rather than throttle everyone at once.
         env["HOMESENSE_RATE_LIMIT_RPS"] = str(render.DEFAULT_RATE_LIMIT_RPS * 10)
         env["HOMESENSE_RATE_LIMIT_BURST"] = str(render.DEFAULT_RATE_LIMIT_BURST * 10)
+        # The devices facade: the monolith publishes its device events to NATS from the first step,
+        # so services extracted later find the whole device history in the stream (alerts builds its
+        # device projection from it), and answers the services' GET /internal/devices/{id}.
+        env["HOMESENSE_DEVICE_EVENTS_NATS_URL"] = self.services.nats_url
+        env["HOMESENSE_INTERNAL_API"] = "1"
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         return env
+
+    def ensure_streams(self) -> None:
+        """Create stage 2's JetStream streams, so the monolith's relay can publish before any service runs."""
+        import asyncio
+
+        from stage2_microservices.common.messaging import Bus, Topology
+
+        async def ensure():
+            bus = Bus(self.services.nats_url, Topology(self.env.get("HOMESENSE_EVENTS_NAMESPACE", "homesense")),
+                      "migration-edge")
+            await bus.connect()
+            await bus.close()
+
+        asyncio.run(ensure())
+
+    def monolith_call(self, path: str) -> dict:
+        """POST one of the monolith's /internal/migration routes; its JSON answer."""
+        request = urllib.request.Request(self.monolith_url + path, data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
 
     # --- the signing key: one for every component that issues or verifies tokens ---------------
     def prepare_key(self) -> None:
@@ -156,13 +180,15 @@ class EdgeTopology:
         needed = []
         if any(topology.service(s).database for s in services):
             needed.append("postgres")
-        if any(s in NATS_USERS for s in services):
-            needed.append("nats")
+        # Always: the monolith's device relay publishes to it from the first step.
+        needed.append("nats")
         return needed
 
     def start_services(self, names: list[str]) -> None:
         """Start infrastructure and services that are not running yet, and wait for them."""
         missing = [n for n in (*self.infra_for(names), *names) if not self.services.processes[n].alive]
+        # A service started at a later step may have been defined before (it is started once).
+        missing = list(dict.fromkeys(missing))
         if not missing:
             return
         if "postgres" in missing:
@@ -189,15 +215,23 @@ class EdgeTopology:
         began = time.monotonic()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.prepare_key()
-        _stderr(f"starting monolith on {self.host}:{self.monolith_port}")
-        self.monolith.start()
+        self.start_services([])  # NATS
+        self.ensure_streams()
+        # Plain stage 2 (1d started fresh) needs no monolith; a cutover to it keeps the one it had.
+        needs_monolith = MONOLITH in self.owners.values()
+        if needs_monolith:
+            _stderr(f"starting monolith on {self.host}:{self.monolith_port}")
+            self.monolith.start()
         self.start_services(self.services_for(self.owners))
-        waited = self.monolith.wait_ready()
-        _stderr(f"monolith ready ({waited:.1f} s, pid {self.monolith.pid})")
+        if needs_monolith:
+            waited = self.monolith.wait_ready()
+            _stderr(f"monolith ready ({waited:.1f} s, pid {self.monolith.pid})")
         self.routes_file.parent.mkdir(parents=True, exist_ok=True)
+        self.internal_routes_file.parent.mkdir(parents=True, exist_ok=True)
         self._write_routes()
+        internal = render.internal_listener(self.host, self.internal_port, self.internal_routes_file)
         (self.gateway_dir / "envoy.json").write_text(json.dumps(
-            render.dynamic_bootstrap(self.gateway_config(), self.routes_file, self.jwks), indent=1))
+            render.dynamic_bootstrap(self.gateway_config(), self.routes_file, self.jwks, internal), indent=1))
         _stderr(f"starting edge (Envoy) on {self.host}:{self.port}")
         self.edge.start()
         waited = self.edge.wait_ready()
@@ -215,33 +249,43 @@ class EdgeTopology:
     # --- routes -----------------------------------------------------------------------------
     def _write_routes(self) -> None:
         self.routes_version += 1
+        version = str(self.routes_version)
         owners = {g: cluster_of(o) for g, o in self.owners.items()}
-        doc = render.routes_document(self.gateway_config(), owners, self.frozen, str(self.routes_version))
-        tmp = self.routes_file.with_name(f".routes.{self.routes_version}.tmp")
+        internal = render.internal_routes_document({"/internal/devices/": self.owners["devices"]}, version)
+        self._replace("internal", self.internal_routes_file, internal)
+        self._replace("homesense", self.routes_file,
+                      render.routes_document(self.gateway_config(), owners, self.frozen, version))
+
+    def _replace(self, name: str, path: Path, doc: dict) -> None:
+        # Envoy ignores a file whose routes did not change (and keeps the old version_info), so
+        # only a changed file is written and only its version is waited for.
+        if self._written.get(name) == doc["resources"]:
+            return
+        self._written[name] = doc["resources"]
+        self._expected[name] = doc["version_info"]
+        tmp = path.with_name(f".{path.stem}.{self.routes_version}.tmp")
         tmp.write_text(json.dumps(doc))
         # A rename into the watched directory is atomic: Envoy reads the old file or the new one.
-        os.replace(tmp, self.routes_file)
+        os.replace(tmp, path)
 
-    def applied_routes_version(self) -> str | None:
+    def applied_routes_versions(self) -> dict[str, str] | None:
         url = f"http://{self.host}:{self.admin_port}/config_dump?resource=dynamic_route_configs"
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 dump = json.load(response)
         except (OSError, ValueError):
             return None
-        for config in dump.get("configs", []):
-            return config.get("version_info")
-        return None
+        return {c.get("route_config", {}).get("name"): c.get("version_info") for c in dump.get("configs", [])}
 
     def wait_routes(self, timeout: float = 10.0) -> None:
         """Block until Envoy serves the routes file last written."""
         deadline = time.monotonic() + timeout
-        want = str(self.routes_version)
         while time.monotonic() < deadline:
-            if self.applied_routes_version() == want:
+            applied = self.applied_routes_versions() or {}
+            if all(applied.get(name) == v for name, v in self._expected.items()):
                 return
             time.sleep(0.01)
-        raise StartError(f"Envoy did not load routes version {want} within {timeout:.0f} s")
+        raise StartError(f"Envoy did not load routes {self._expected} within {timeout:.0f} s (has {applied})")
 
     def set_routes(self, owners: dict[str, str] | None = None, frozen: frozenset[str] | None = None) -> None:
         """Switch owners and/or frozen groups at run time; returns once Envoy applies them."""

@@ -24,7 +24,7 @@ from typing import Callable, TextIO
 import psycopg
 
 from migration.data import sqlite_pg
-from migration.steps import GROUPS, STEP_NAMES, Step, previous, step
+from migration.steps import GROUPS, MONOLITH, STEP_NAMES, Step, previous, step
 
 TECHNIQUE = ("edge write freeze (Envoy 503 problem+json + Retry-After: 1 on the moving groups' writes), "
              "copy + verify (counts, per-owner checksums), atomic RDS routes-file swap, unfreeze")
@@ -63,11 +63,15 @@ class Mover:
 
 
 def _movers() -> dict[str, Mover]:
+    def forward(copy):
+        return lambda sqlite, dsn: copy(sqlite, dsn, progress=_stderr)
+
     return {
-        "identity": Mover("identity",
-                          lambda sqlite, dsn: sqlite_pg.copy_identity(sqlite, dsn, progress=_stderr),
-                          lambda sqlite, dsn: copy_identity_back(dsn, sqlite),
-                          sqlite_pg.verify_identity),
+        "identity": Mover("identity", forward(sqlite_pg.copy_identity),
+                          lambda sqlite, dsn: copy_identity_back(dsn, sqlite), sqlite_pg.verify_identity),
+        "devices": Mover("devices", forward(sqlite_pg.copy_devices), None, sqlite_pg.verify_devices),
+        "readings": Mover("telemetry", forward(sqlite_pg.copy_readings), None, sqlite_pg.verify_readings),
+        "alerts": Mover("alerts", forward(sqlite_pg.copy_alerts), None, sqlite_pg.verify_alerts),
     }
 
 
@@ -137,12 +141,22 @@ class Controller:
                 raise CutoverError(f"moving {group} {'forward' if forward else 'back'} is not implemented")
         # 1. The new owners run before anything freezes.
         topo.start_services(topo.services_for(target.owners))
-        # 2. Freeze the moving groups' writes at the edge.
-        frozen = frozenset(g for g in moving if g in DATA_OF_GROUP)
+        # 2. Freeze the moving groups' writes at the edge. Device writes freeze with readings and
+        # alerts too: a device deleted mid-copy would leave its copied readings and alerts behind.
+        frozen = {g for g in moving if g in DATA_OF_GROUP}
+        background_moves = forward and self.current.owners["alerts"] == MONOLITH and "alerts" in moving
+        if background_moves:
+            frozen.add("devices")
         t0 = time.monotonic()
-        topo.set_routes(frozen=frozen)
+        topo.set_routes(frozen=frozenset(frozen))
         switched = False
         try:
+            if background_moves:
+                # The monolith stops escalating and handles (and relays) every pending outbox event,
+                # so the copy sees every alert the readings accepted so far will ever open.
+                result["handover"] = topo.monolith_call("/internal/migration/handover")
+                if result["handover"]["outbox_pending"]:
+                    raise CutoverError(f"the monolith's outbox did not drain: {result['handover']}")
             # 3. Copy and verify, in the direction of the move.
             ok = True
             for group in data:
@@ -164,8 +178,14 @@ class Controller:
         finally:
             if not switched:
                 topo.set_routes(frozen=frozenset())
+                if background_moves:
+                    topo.monolith_call("/internal/migration/resume")
             result["freeze_ms"] = round((time.monotonic() - t0) * 1000)
         if switched:
+            if forward and "push" in moving and self.current.owners["push"] == MONOLITH:
+                # /ws now routes to the notifier; the monolith closes its sockets (1012) so clients
+                # reconnect there. Sockets whose owner did not change were never touched.
+                result["push_disconnected"] = topo.monolith_call("/internal/migration/disconnect-push")["closed"]
             result["ok"] = True
             self.current = target
             topo.step = target

@@ -135,23 +135,46 @@ def _hcm(config: dict) -> dict:
     return config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
 
 
-def dynamic_bootstrap(cfg: GatewayConfig, routes_file: Path, jwks: dict | None = None) -> dict:
+def _file_rds(name: str, routes_file: Path) -> dict:
+    return {"route_config_name": name, "config_source": {"resource_api_version": "V3", "path_config_source": {
+        "path": str(routes_file), "watched_directory": {"path": str(routes_file.parent)}}}}
+
+
+def internal_listener(host: str, port: int, routes_file: Path) -> dict:
+    """A second listener for service-to-service reads (never public), its routes from a file too."""
+    return {"name": "internal", "address": {"socket_address": {"address": host, "port_value": port}},
+            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "internal", "rds": _file_rds("internal", routes_file),
+                "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
+
+
+def internal_routes_document(routes: dict[str, str], version: str = "1") -> dict:
+    """The internal listener's RDS file: path prefix -> cluster."""
+    table = [{"match": {"prefix": prefix}, "route": {"cluster": cluster}} for prefix, cluster in routes.items()]
+    return {"version_info": version, "resources": [{"@type": ROUTE_CONFIG_TYPE, "name": "internal",
+                                                    "virtual_hosts": [{"name": "internal", "domains": ["*"],
+                                                                       "routes": table}]}]}
+
+
+def dynamic_bootstrap(cfg: GatewayConfig, routes_file: Path, jwks: dict | None = None,
+                      internal: dict | None = None) -> dict:
     """The gateway config with its routes read from routes_file (file-based RDS).
 
     Envoy watches the file's directory and reloads the routes when a file is renamed into it, so
     routes change at run time without a restart: open connections, WebSockets included, stay up.
     jwks: a fixed key set checked locally instead of fetching identity's (the steps share one key).
+    internal: an extra listener (internal_listener()) added as it is.
     """
     import yaml  # imported here: stage 2's runner and compose render text without it
 
     config = yaml.safe_load(render(cfg))
     hcm = _hcm(config)
     route_config = hcm.pop("route_config")
-    hcm["rds"] = {
-        "route_config_name": route_config["name"],
-        "config_source": {"resource_api_version": "V3", "path_config_source": {
-            "path": str(routes_file), "watched_directory": {"path": str(routes_file.parent)}}},
-    }
+    hcm["rds"] = _file_rds(route_config["name"], routes_file)
+    if internal is not None:
+        config["static_resources"]["listeners"].append(internal)
     jwt = next(f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.jwt_authn")
     for provider in jwt["typed_config"]["providers"].values():
         # The monolith checks the token itself, so the edge passes it on instead of stripping it.
