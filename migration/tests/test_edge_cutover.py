@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,84 @@ def test_frozen_group_writes_get_503_with_retry_after_and_reads_pass():
         # Each frozen route sits right before the route it shadows, for writes only.
         assert table[table.index(r) + 1]["match"]["path"] == r["match"]["path"]
     assert all(r.get("route", {}).get("cluster") == "monolith" for r in table if "route" in r)
+
+
+def _watch_writes(base: str, stop: threading.Event, seen: list) -> None:
+    """POST /users with an invalid body as fast as possible: 422 from an owner, 503 while frozen."""
+    while not stop.is_set():
+        r = requests.post(base + "/users", json={}, timeout=10)
+        seen.append((r.status_code, r.headers.get("Retry-After"), r.headers.get("Content-Type")))
+
+
+def test_the_whole_1x_path_carries_users_readings_alerts_and_devices(running):
+    base = running.base
+    token = _user(base, "path-user")
+    h = {"Authorization": f"Bearer {token}"}
+    device = requests.post(base + "/devices", json={"name": "boiler", "kind": "temperature", "high_threshold": 30,
+                                                    "escalation_after_seconds": 4}, headers=h, timeout=10).json()
+    quiet = requests.post(base + "/devices", json={"name": "cellar", "kind": "temperature", "low_threshold": 0},
+                          headers=h, timeout=10).json()
+    r = requests.post(base + f"/devices/{device['id']}/readings", json={"readings": [{"value": 10}, {"value": 35}]},
+                      headers=h, timeout=10)
+    assert r.status_code == 202
+
+    stop, seen = threading.Event(), []
+    watcher = threading.Thread(target=_watch_writes, args=(base, stop, seen), daemon=True)
+    watcher.start()
+    try:
+        prefix, result = running.command("cutover 1b")
+    finally:
+        stop.set()
+        watcher.join(15)
+    assert result["ok"] is True, result
+    # What clients saw during the freeze: only the owner's 422 or the edge's 503 + Retry-After.
+    frozen = [s for s in seen if s[0] == 503]
+    assert frozen, f"no write hit the freeze ({len(seen)} writes)"
+    assert {s[0] for s in seen} <= {422, 503}
+    assert all(s[1] == "1" and s[2].startswith("application/problem+json") for s in frozen)
+    print(f"1a->1b: {len(seen)} writes, {len(frozen)} answered 503 during a {result['freeze_ms']} ms freeze")
+
+    from websockets.sync.client import connect
+
+    ws_url = base.replace("http://", "ws://") + f"/ws?token={token}"
+    with connect(ws_url) as on_monolith:
+        prefix, result = running.command("cutover 1c")
+        print("1b->1c", json.dumps(result))
+        assert result["ok"] is True, result
+        assert result["verification"]["readings"]["source_count"] == 2
+        assert result["verification"]["alerts"] == {"source_count": 1, "target_count": 1,
+                                                   "owners_checked": 1, "mismatches": 0}
+        assert result["push_disconnected"] == 1
+        # The monolith closed the socket with 1012 so the client reconnects, now to the notifier.
+        with pytest.raises(Exception):
+            on_monolith.recv(timeout=10)
+    with connect(ws_url) as on_notifier:
+        # The alert opened by the monolith before the cutover escalates on schedule after it.
+        deadline = time.monotonic() + 30
+        alert = None
+        while time.monotonic() < deadline:
+            alert = requests.get(base + "/alerts", headers=h, timeout=10).json()["items"][0]
+            if alert["level"] >= 2:
+                break
+            time.sleep(0.5)
+        assert alert["level"] >= 2, alert
+        acked = requests.post(base + f"/alerts/{alert['id']}/ack", headers=h, timeout=10)
+        assert acked.status_code == 200 and acked.json()["status"] == "acknowledged"
+        requests.post(base + f"/devices/{quiet['id']}/readings", json={"readings": [{"value": -3}]}, headers=h, timeout=10)
+        pushed = []
+        while "alert.opened" not in {m["type"] for m in pushed} and len(pushed) < 6:
+            pushed.append(json.loads(on_notifier.recv(timeout=10)))
+        assert pushed[-1]["type"] == "alert.opened", pushed
+
+    prefix, result = running.command("cutover 1d")
+    print("1c->1d", json.dumps(result))
+    assert result["ok"] is True, result
+    assert result["verification"]["devices"]["source_count"] == 2
+    assert requests.get(base + "/health", timeout=10).json()["stage"] == "microservices"
+    names = {d["name"] for d in requests.get(base + "/devices", headers=h, timeout=10).json()["items"]}
+    assert names == {"boiler", "cellar"}
+    # The services now read devices from the devices service: readings still pass the owner check.
+    r = requests.post(base + f"/devices/{device['id']}/readings", json={"readings": [{"value": 20}]}, headers=h, timeout=10)
+    assert r.status_code == 202, r.text
+    readings = requests.get(base + f"/devices/{device['id']}/readings", headers=h, timeout=10).json()["items"]
+    assert [x["value"] for x in readings] == [10.0, 35.0, 20.0]
