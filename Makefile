@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean deploy-stage3 \
-        steps step migrate-data migration-test
+        steps step migrate-data migration-test migration-edge-test
 
 help:
 	@echo "make stage1      run the monolith on http://$(HOST):$(PORT)"
@@ -81,7 +81,7 @@ CONTRACT_STAGES ?= 1 2 3
 # Every migration step runs the same, unchanged contract suite.
 CONTRACT_STEPS ?= 1a
 
-test: unit
+test: unit migration-edge-test
 	@for s in $(CONTRACT_STAGES); do \
 	  echo ">> contract suite against stage $$s"; \
 	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
@@ -106,3 +106,7 @@ endif
 
 clean:
 	rm -rf var .pytest_cache
+
+# The 1x steps' live cutovers through the Envoy edge, and the identity rollback (about 2-3 min).
+migration-edge-test: $(VENV)/.all
+	@$(PY) -m pytest -q migration/tests/test_edge_cutover.py $(PYTEST_ARGS)
