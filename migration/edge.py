@@ -82,7 +82,7 @@ class EdgeTopology:
             env=self._monolith_env(), cwd=REPO_ROOT)
         self.gateway_dir = self.data_dir / "gateway"
         self.routes_file = self.gateway_dir / "routes" / "public" / "routes.json"
-        # Its own directory: two watches on one directory do not both fire.
+        # Its own directory: a rename reloads only the routes that changed.
         self.internal_routes_file = self.gateway_dir / "routes" / "internal" / "routes.json"
         self.edge = ManagedProcess(
             "edge", [_envoy_binary(), "-c", str(self.gateway_dir / "envoy.json"), "--disable-hot-restart",

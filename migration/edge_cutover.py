@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime, timedelta, timezone
 import sys
 import time
 import traceback
@@ -26,6 +27,7 @@ import psycopg
 from migration.data import sqlite_pg
 from migration.steps import GROUPS, MONOLITH, STEP_NAMES, Step, previous, step
 
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 TECHNIQUE = ("edge write freeze (Envoy 503 problem+json + Retry-After: 1 on the moving groups' writes), "
              "copy + verify (counts, per-owner checksums), atomic RDS routes-file swap, unfreeze")
 # Which stored data each route group carries (push and health carry none).
@@ -49,7 +51,7 @@ def copy_identity_back(pg_dsn: str, sqlite_path) -> int:
                 "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET username = excluded.username,"
                 " password_hash = excluded.password_hash, created_at = excluded.created_at",
-                [(i, u, h, sqlite_pg.dt_to_ms(c)) for i, u, h, c in rows])
+                [(i, u, h, (c - EPOCH) // timedelta(milliseconds=1)) for i, u, h, c in rows])
     finally:
         conn.close()
     return len(rows)

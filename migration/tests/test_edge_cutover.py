@@ -92,7 +92,7 @@ def test_identity_cutover_and_rollback_keep_users_and_tokens(running):
     assert prefix == "HOMESENSE_CUTOVER"
     assert result["ok"] is True and result["from"] == "1a" and result["to"] == "1b", result
     assert result["verification"]["identity"] == {"source_count": 1, "target_count": 1,
-                                                  "owners_checked": 1, "mismatches": 0}
+                                                  "owners_checked": 1, "mismatches": []}
     assert isinstance(result["freeze_ms"], int) and result["freeze_ms"] >= 0
     # Key continuity: the monolith's token is accepted by the identity service that now owns /me.
     assert _me(base, before).json()["username"] == "before-cutover"
@@ -101,7 +101,7 @@ def test_identity_cutover_and_rollback_keep_users_and_tokens(running):
     print("rollback", json.dumps(result))
     assert prefix == "HOMESENSE_ROLLBACK" and result["ok"] is True, result
     assert result["verification"]["identity"]["source_count"] == 2
-    assert result["verification"]["identity"]["mismatches"] == 0
+    assert result["verification"]["identity"]["mismatches"] == []
     # Nothing accepted is lost: the user created after the cutover logs in at the monolith again.
     assert _me(base, after).json()["username"] == "after-cutover"
     r = requests.post(base + "/auth/token", json={"username": "after-cutover", "password": "password123"}, timeout=10)
@@ -177,7 +177,7 @@ def test_the_whole_1x_path_carries_users_readings_alerts_and_devices(running):
         assert result["ok"] is True, result
         assert result["verification"]["readings"]["source_count"] == 2
         assert result["verification"]["alerts"] == {"source_count": 1, "target_count": 1,
-                                                   "owners_checked": 1, "mismatches": 0}
+                                                   "owners_checked": 1, "mismatches": []}
         assert result["push_disconnected"] == 1
         # The monolith closed the socket with 1012 so the client reconnects, now to the notifier.
         with pytest.raises(Exception):
