@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
 import sys
 import time
 import traceback
+from datetime import datetime, timedelta, timezone
 from typing import Callable, TextIO
 
 import psycopg

@@ -257,3 +257,49 @@ def test_envoy_accepts_each_steps_routes_frozen_or_not_and_the_rds_bootstrap(nam
     boot = render.dynamic_bootstrap(cfg, routes, jwks, render.internal_listener("127.0.0.1", 18082, internal))
     done = _envoy_validate(boot, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+class _FakeEdge:
+    """Records route changes; what Controller needs of an EdgeTopology, without processes."""
+
+    def __init__(self):
+        self.step = step("1a")
+        self.owners, self.frozen, self.calls = dict(self.step.owners), frozenset(), []
+        self.sqlite_path = "unused.sqlite3"
+
+    def start_services(self, names):
+        self.calls.append(("start", tuple(names)))
+
+    def services_for(self, owners):
+        return [o for o in owners.values() if o not in ("monolith", "gateway")]
+
+    def database_url(self, service):
+        return f"postgresql://fake/{service}"
+
+    def set_routes(self, owners=None, frozen=None):
+        if owners is not None:
+            self.owners = dict(owners)
+        if frozen is not None:
+            self.frozen = frozenset(frozen)
+        self.calls.append(("routes", dict(self.owners), self.frozen))
+
+
+def test_a_failed_verification_unfreezes_without_switching(monkeypatch):
+    from migration import edge_cutover
+
+    class Bad:
+        ok = False
+
+        def to_json(self):
+            return {"source_count": 2, "target_count": 1, "owners_checked": 2, "mismatches": ["u1"]}
+
+    mover = edge_cutover.Mover("identity", lambda *a: None, None, lambda *a: Bad())
+    monkeypatch.setattr(edge_cutover, "_movers", lambda: {"identity": mover})
+    edge = _FakeEdge()
+    result = edge_cutover.Controller(edge).command("cutover", "1b")
+    assert result["ok"] is False and result["verification"]["identity"]["mismatches"] == ["u1"]
+    routes = [c for c in edge.calls if c[0] == "routes"]
+    # Frozen once, then unfrozen with the monolith still the owner of every group.
+    assert [c[2] for c in routes] == [frozenset({"identity"}), frozenset()]
+    assert all(owner == "monolith" for owner in routes[-1][1].values())
+    assert isinstance(result["freeze_ms"], int)
