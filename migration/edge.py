@@ -145,6 +145,42 @@ class EdgeTopology:
 
         asyncio.run(ensure())
 
+    def ensure_monolith(self) -> None:
+        """Start the monolith if this run began without it (1d started fresh, rolled back)."""
+        if not self.monolith.alive:
+            self.monolith.start()
+            self.monolith.wait_ready()
+
+    def wait_pipeline_idle(self, timeout: float = 30.0) -> float:
+        """Wait until telemetry's outbox is sent and alerts has handled every reading event; seconds."""
+        import asyncio
+
+        import psycopg
+
+        from stage2_microservices.common.messaging import Topology
+        from stage2_microservices.services.alerts.service import READINGS_CONSUMER
+
+        names = Topology(self.env.get("HOMESENSE_EVENTS_NAMESPACE", "homesense"))
+
+        async def consumer_busy() -> int:
+            import nats
+
+            nc = await nats.connect(self.services.nats_url)
+            try:
+                info = await nc.jetstream().consumer_info(names.stream("reading"), READINGS_CONSUMER)
+                return info.num_pending + info.num_ack_pending
+            finally:
+                await nc.close()
+
+        began = time.monotonic()
+        while time.monotonic() - began < timeout:
+            with psycopg.connect(self.database_url("telemetry")) as conn:
+                unsent = conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+            if unsent == 0 and asyncio.run(consumer_busy()) == 0:
+                return round(time.monotonic() - began, 3)
+            time.sleep(0.05)
+        raise StartError(f"the readings pipeline did not go idle within {timeout:.0f} s")
+
     def monolith_call(self, path: str) -> dict:
         """POST one of the monolith's /internal/migration routes; its JSON answer."""
         request = urllib.request.Request(self.monolith_url + path, data=b"", method="POST")

@@ -15,19 +15,16 @@ The answer is ONE stdout line, `HOMESENSE_CUTOVER {json}` or `HOMESENSE_ROLLBACK
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 import time
 import traceback
-from datetime import datetime, timedelta, timezone
 from typing import Callable, TextIO
 
-import psycopg
 
+from migration import edge_back
 from migration.data import sqlite_pg
 from migration.steps import GROUPS, MONOLITH, STEP_NAMES, Step, previous, step
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 TECHNIQUE = ("edge write freeze (Envoy 503 problem+json + Retry-After: 1 on the moving groups' writes), "
              "copy + verify (counts, per-owner checksums), atomic RDS routes-file swap, unfreeze")
 # Which stored data each route group carries (push and health carry none).
@@ -38,30 +35,13 @@ def _stderr(message: str) -> None:
     print(f"[edge] {message}", file=sys.stderr, flush=True)
 
 
-# --- data movers: (copy, verify) per data group and direction ------------------------------------
-def copy_identity_back(pg_dsn: str, sqlite_path) -> int:
-    """identity.users -> the monolith's SQLite users (upsert by id): the rollback of identity."""
-    with psycopg.connect(pg_dsn) as src:
-        rows = src.execute("SELECT id, username, password_hash, created_at FROM users").fetchall()
-    conn = sqlite3.connect(sqlite_path, timeout=10)
-    try:
-        conn.execute("PRAGMA busy_timeout=10000")
-        with conn:
-            conn.executemany(
-                "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET username = excluded.username,"
-                " password_hash = excluded.password_hash, created_at = excluded.created_at",
-                [(i, u, h, (c - EPOCH) // timedelta(milliseconds=1)) for i, u, h, c in rows])
-    finally:
-        conn.close()
-    return len(rows)
-
-
+# --- data movers: copy and verify per data group, forward (SQLite -> PostgreSQL) and back --------
 class Mover:
-    """Copies and verifies one data group between the monolith and a service's database."""
+    """Moves one data group between the monolith's SQLite and a service's database."""
 
-    def __init__(self, service: str, forward: Callable, backward: Callable | None, verify: Callable):
-        self.service, self.forward, self.backward, self.verify = service, forward, backward, verify
+    def __init__(self, service: str, forward: Callable, verify: Callable, backward: Callable, verify_back: Callable):
+        self.service = service
+        self.forward, self.verify, self.backward, self.verify_back = forward, verify, backward, verify_back
 
 
 def _movers() -> dict[str, Mover]:
@@ -69,11 +49,14 @@ def _movers() -> dict[str, Mover]:
         return lambda sqlite, dsn: copy(sqlite, dsn, progress=_stderr)
 
     return {
-        "identity": Mover("identity", forward(sqlite_pg.copy_identity),
-                          lambda sqlite, dsn: copy_identity_back(dsn, sqlite), sqlite_pg.verify_identity),
-        "devices": Mover("devices", forward(sqlite_pg.copy_devices), None, sqlite_pg.verify_devices),
-        "readings": Mover("telemetry", forward(sqlite_pg.copy_readings), None, sqlite_pg.verify_readings),
-        "alerts": Mover("alerts", forward(sqlite_pg.copy_alerts), None, sqlite_pg.verify_alerts),
+        "identity": Mover("identity", forward(sqlite_pg.copy_identity), sqlite_pg.verify_identity,
+                          edge_back.copy_identity_back, edge_back.verify_identity_back),
+        "devices": Mover("devices", forward(sqlite_pg.copy_devices), sqlite_pg.verify_devices,
+                         edge_back.copy_devices_back, edge_back.verify_devices_back),
+        "readings": Mover("telemetry", forward(sqlite_pg.copy_readings), sqlite_pg.verify_readings,
+                          edge_back.copy_readings_back, edge_back.verify_readings_back),
+        "alerts": Mover("alerts", forward(sqlite_pg.copy_alerts), sqlite_pg.verify_alerts,
+                        edge_back.copy_alerts_back, edge_back.verify_alerts_back),
     }
 
 
@@ -137,28 +120,34 @@ class Controller:
         moving = [g for g in GROUPS if self.current.owners[g] != target.owners[g]]
         movers = _movers()
         data = [DATA_OF_GROUP[g] for g in moving if g in DATA_OF_GROUP]
-        for group in data:
-            mover = movers.get(group)
-            if mover is None or (not forward and mover.backward is None):
-                raise CutoverError(f"moving {group} {'forward' if forward else 'back'} is not implemented")
+        # Alerts leaving the monolith (1b -> 1c) or coming back to it (1c -> 1b): the background
+        # work (alert evaluation, escalation, push) changes hands too.
+        alerts_out = forward and "alerts" in moving and self.current.owners["alerts"] == MONOLITH
+        alerts_back = not forward and "alerts" in moving and target.owners["alerts"] == MONOLITH
         # 1. The new owners run before anything freezes.
+        if MONOLITH in target.owners.values():
+            topo.ensure_monolith()
         topo.start_services(topo.services_for(target.owners))
         # 2. Freeze the moving groups' writes at the edge. Device writes freeze with readings and
         # alerts too: a device deleted mid-copy would leave its copied readings and alerts behind.
         frozen = {g for g in moving if g in DATA_OF_GROUP}
-        background_moves = forward and self.current.owners["alerts"] == MONOLITH and "alerts" in moving
-        if background_moves:
+        if alerts_out or alerts_back:
             frozen.add("devices")
         t0 = time.monotonic()
         topo.set_routes(frozen=frozenset(frozen))
         switched = False
         try:
-            if background_moves:
+            if alerts_out:
                 # The monolith stops escalating and handles (and relays) every pending outbox event,
                 # so the copy sees every alert the readings accepted so far will ever open.
                 result["handover"] = topo.monolith_call("/internal/migration/handover")
                 if result["handover"]["outbox_pending"]:
                     raise CutoverError(f"the monolith's outbox did not drain: {result['handover']}")
+            if alerts_back:
+                # Every accepted reading evaluated, then alerts stops (no escalation after the copy):
+                # reads of /alerts answer 503 for the rest of the freeze, the price of a safe rollback.
+                result["handover"] = {"pipeline_drain_s": topo.wait_pipeline_idle()}
+                topo.services.stop_process("alerts")
             # 3. Copy and verify, in the direction of the move.
             ok = True
             for group in data:
@@ -166,9 +155,10 @@ class Controller:
                 dsn = topo.database_url(mover.service)
                 if forward:
                     mover.forward(topo.sqlite_path, dsn)
+                    verification = mover.verify(topo.sqlite_path, dsn)
                 else:
                     mover.backward(topo.sqlite_path, dsn)
-                verification = mover.verify(topo.sqlite_path, dsn)
+                    verification = mover.verify_back(topo.sqlite_path, dsn)
                 result["verification"][group] = verification.to_json()
                 ok = ok and verification.ok
             # 4. Switch and unfreeze in one routes swap, or only unfreeze.
@@ -179,18 +169,23 @@ class Controller:
                 result["error"] = "verification failed: routes not switched"
         finally:
             if not switched:
+                if alerts_back:
+                    topo.start_services(["alerts"])
                 topo.set_routes(frozen=frozenset())
-                if background_moves:
+                if alerts_out:
                     topo.monolith_call("/internal/migration/resume")
             result["freeze_ms"] = round((time.monotonic() - t0) * 1000)
         if switched:
-            if forward and "push" in moving and self.current.owners["push"] == MONOLITH:
+            if alerts_out and "push" in moving:
                 # /ws now routes to the notifier; the monolith closes its sockets (1012) so clients
                 # reconnect there. Sockets whose owner did not change were never touched.
                 result["push_disconnected"] = topo.monolith_call("/internal/migration/disconnect-push")["closed"]
+            if alerts_back:
+                topo.monolith_call("/internal/migration/resume")
+                # Stopping the notifier closes its sockets, so clients reconnect to the monolith;
+                # telemetry and alerts own nothing any more.
+                for name in ("notifier", "telemetry"):
+                    topo.services.stop_process(name)
             result["ok"] = True
             self.current = target
             topo.step = target
-
-
-

@@ -218,6 +218,35 @@ def test_the_whole_1x_path_carries_users_readings_alerts_and_devices(running):
     assert r.status_code == 202, r.text
     readings = requests.get(base + f"/devices/{device['id']}/readings", headers=h, timeout=10).json()["items"]
     assert [x["value"] for x in readings] == [10.0, 35.0, 20.0]
+    late = requests.post(base + "/devices", json={"name": "attic", "kind": "humidity", "high_threshold": 80},
+                         headers=h, timeout=10).json()
+
+    # And all the way back: nothing accepted at a later step is lost at an earlier one.
+    for back in ("1c", "1b", "1a"):
+        prefix, result = running.command(f"rollback {back}")
+        print(f"rollback {back}", json.dumps(result))
+        assert prefix == "HOMESENSE_ROLLBACK" and result["ok"] is True, result
+        assert all(v["mismatches"] == [] and v["source_count"] == v["target_count"]
+                   for v in result["verification"].values()), result
+    assert requests.get(base + "/health", timeout=10).json()["stage"] == "monolith"
+    names = {d["name"] for d in requests.get(base + "/devices", headers=h, timeout=10).json()["items"]}
+    assert names == {"boiler", "cellar", "attic"}
+    readings = requests.get(base + f"/devices/{device['id']}/readings", headers=h, timeout=10).json()["items"]
+    assert [x["value"] for x in readings] == [10.0, 35.0, 20.0]
+    statuses = {a["device_id"]: a["status"] for a in requests.get(base + "/alerts", headers=h, timeout=10).json()["items"]}
+    # boiler: acknowledged at 1c, resolved by the 20 degree reading at 1d; cellar: opened at 1c.
+    assert statuses == {device["id"]: "resolved", quiet["id"]: "open"}
+    # The monolith's own pipeline runs again: a reading accepted now opens an alert.
+    r = requests.post(base + f"/devices/{late['id']}/readings", json={"readings": [{"value": 95}]}, headers=h, timeout=10)
+    assert r.status_code == 202
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        alerts = requests.get(base + f"/alerts?device_id={late['id']}", headers=h, timeout=10).json()["items"]
+        if alerts:
+            break
+        time.sleep(0.2)
+    assert [a["kind"] for a in alerts] == ["high"]
+    assert _me(base, token).json()["username"] == "path-user"
 
 
 def _envoy_validate(config: dict, tmp_path: Path) -> subprocess.CompletedProcess:
@@ -267,6 +296,9 @@ class _FakeEdge:
         self.owners, self.frozen, self.calls = dict(self.step.owners), frozenset(), []
         self.sqlite_path = "unused.sqlite3"
 
+    def ensure_monolith(self):
+        pass
+
     def start_services(self, names):
         self.calls.append(("start", tuple(names)))
 
@@ -293,7 +325,7 @@ def test_a_failed_verification_unfreezes_without_switching(monkeypatch):
         def to_json(self):
             return {"source_count": 2, "target_count": 1, "owners_checked": 2, "mismatches": ["u1"]}
 
-    mover = edge_cutover.Mover("identity", lambda *a: None, None, lambda *a: Bad())
+    mover = edge_cutover.Mover("identity", lambda *a: None, lambda *a: Bad(), None, None)
     monkeypatch.setattr(edge_cutover, "_movers", lambda: {"identity": mover})
     edge = _FakeEdge()
     result = edge_cutover.Controller(edge).command("cutover", "1b")
