@@ -60,6 +60,11 @@ def _movers() -> dict[str, Mover]:
     }
 
 
+def _ms_since(t0: float) -> int:
+    """Milliseconds since t0 (phases are reported cumulatively from the start of the freeze)."""
+    return round((time.monotonic() - t0) * 1000)
+
+
 class CutoverError(RuntimeError):
     """A command that cannot be carried out (the routes are left as they were)."""
 
@@ -135,6 +140,7 @@ class Controller:
             frozen.add("devices")
         t0 = time.monotonic()
         topo.set_routes(frozen=frozenset(frozen))
+        phases = result["phases_ms"] = {"freeze": _ms_since(t0)}
         switched = False
         try:
             if alerts_out:
@@ -143,11 +149,13 @@ class Controller:
                 result["handover"] = topo.monolith_call("/internal/migration/handover")
                 if result["handover"]["outbox_pending"]:
                     raise CutoverError(f"the monolith's outbox did not drain: {result['handover']}")
+                phases["handover"] = _ms_since(t0)
             if alerts_back:
                 # Every accepted reading evaluated, then alerts stops (no escalation after the copy):
                 # reads of /alerts answer 503 for the rest of the freeze, the price of a safe rollback.
                 result["handover"] = {"pipeline_drain_s": topo.wait_pipeline_idle()}
                 topo.services.stop_process("alerts")
+                phases["handover"] = _ms_since(t0)
             # 3. Copy and verify, in the direction of the move.
             ok = True
             for group in data:
@@ -160,6 +168,7 @@ class Controller:
                     mover.backward(topo.sqlite_path, dsn)
                     verification = mover.verify_back(topo.sqlite_path, dsn)
                 result["verification"][group] = verification.to_json()
+                phases[f"copy+verify {group}"] = _ms_since(t0)
                 ok = ok and verification.ok
             # 4. Switch and unfreeze in one routes swap, or only unfreeze.
             if ok:
