@@ -79,7 +79,7 @@ migrate-data: $(VENV)/.all
 UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec
 CONTRACT_STAGES ?= 1 2 3
 # Every migration step runs the same, unchanged contract suite.
-CONTRACT_STEPS ?= 1a 1b 1c
+CONTRACT_STEPS ?= 1a 1b 1c 1d
 
 test: unit migration-edge-test
 	@for s in $(CONTRACT_STAGES); do \
