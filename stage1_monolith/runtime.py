@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from homesense_core.clock import utcnow
 from homesense_core.ratelimit import TokenBucket
@@ -81,8 +82,6 @@ class MigrationControls:
 
     def handover(self) -> dict:
         """Stop the escalation scheduler, then handle every pending outbox event now."""
-        import time
-
         self.runtime.scheduler_loop.stop()
         deadline = time.monotonic() + self.drain_seconds
         while self._pending() and time.monotonic() < deadline:
