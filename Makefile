@@ -89,10 +89,10 @@ migrate-data: $(VENV)/.all
 	@$(PY) -m migration data --from $(FROM) --to $(TO)
 
 # --- tests ------------------------------------------------------------------
-UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec
+UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec migration
 CONTRACT_STAGES ?= 1 2 3
 # Every migration step runs the same, unchanged contract suite.
-CONTRACT_STEPS ?=
+CONTRACT_STEPS ?= 1a 1b 1c 1d
 
 # `make test` is these, in this order; each can also be run alone.
 test: unit workshop-test contract-stages contract-steps compose-test

@@ -6,7 +6,7 @@ import threading
 from typing import Callable
 
 from stage1_monolith.services.common import Clock, Publish, UnitOfWorkFactory
-from stage1_monolith.services.processing import escalate_due, process_next_event, prune, skip_event
+from stage1_monolith.services.processing import Relay, escalate_due, process_next_event, prune, skip_event
 
 log = logging.getLogger(__name__)
 
@@ -16,8 +16,8 @@ MAX_ATTEMPTS = 5
 class OutboxWorker:
     """Drains the outbox in acceptance order; a poison event is skipped after MAX_ATTEMPTS."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, publish: Publish):
-        self.uow, self.clock, self.publish = uow, clock, publish
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, publish: Publish, relay: Relay | None = None):
+        self.uow, self.clock, self.publish, self.relay = uow, clock, publish, relay
         self._failures = 0
 
     def run_once(self) -> int:
@@ -25,7 +25,7 @@ class OutboxWorker:
         handled = 0
         while True:
             try:
-                found, pushes = process_next_event(self.uow, self.clock)
+                found, pushes = process_next_event(self.uow, self.clock, self.relay)
             except Exception:
                 self._failures += 1
                 log.exception("outbox event failed (attempt %d)", self._failures)
@@ -83,6 +83,7 @@ class Loop:
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()  # a loop stopped for a migration hand-over may start again
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
 

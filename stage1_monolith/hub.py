@@ -63,6 +63,17 @@ class Hub:
             targets = list(self._by_user.get(user_id, ()))
         return sum(self.send(conn, message) for conn in targets)
 
+    def disconnect_all(self, code: int = 1012, reason: str = "push moved; reconnect") -> int:
+        """Close the open connections but keep accepting (1012: clients reconnect elsewhere)."""
+        with self._lock:
+            targets = [c for conns in self._by_user.values() for c in conns]
+        for conn in targets:
+            try:
+                conn.close(code, reason)
+            except Exception:
+                pass
+        return len(targets)
+
     def close_all(self) -> None:
         """Stop accepting and close every connection (shutdown)."""
         self.closing.set()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from homesense_core.clock import utcnow
 from homesense_core.ratelimit import TokenBucket
@@ -31,13 +32,20 @@ class Runtime:
         migrate(self.engine)
         self.uow = SqlUnitOfWorkFactory(self.engine)
         self.hub = Hub()
-        worker = OutboxWorker(self.uow, clock, self.hub.publish)
+        self.relay = None
+        if settings.device_events_nats_url:
+            from stage1_monolith.adapters.nats_relay import NatsDeviceRelay
+
+            self.relay = NatsDeviceRelay(settings.device_events_nats_url, settings.events_namespace)
+        worker = OutboxWorker(self.uow, clock, self.hub.publish, self.relay.publish if self.relay else None)
         scheduler = EscalationScheduler(self.uow, clock, self.hub.publish)
         self.outbox_loop = Loop("outbox-worker", worker.run_once, settings.outbox_poll_seconds)
         self.scheduler_loop = Loop("escalation-scheduler", scheduler.run_once, settings.scheduler_poll_seconds)
         self.housekeeping_loop = Loop("housekeeping", Housekeeper(self.uow, clock).run_once, HOUSEKEEPING_SECONDS)
         self.app = create_app(settings, uow=self.uow, signing_key=signing_key, clock=clock, hub=self.hub,
-                              limiter=limiter, wake_worker=self.outbox_loop.wake)
+                              limiter=limiter, wake_worker=self.outbox_loop.wake,
+                              device_events=self.relay is not None,
+                              migration_controls=MigrationControls(self, worker) if settings.internal_api else None)
         self._stopped = False
 
     def start(self) -> None:
@@ -56,5 +64,33 @@ class Runtime:
         self.outbox_loop.stop()
         self.scheduler_loop.stop()
         self.housekeeping_loop.stop()
+        if self.relay is not None:
+            self.relay.close()
         self.engine.dispose()
         log.info("stopped")
+
+
+class MigrationControls:
+    """What a migration cutover asks of the monolith when alerts and push move out of it."""
+
+    def __init__(self, runtime: Runtime, worker: OutboxWorker, drain_seconds: float = 30.0):
+        self.runtime, self.worker, self.drain_seconds = runtime, worker, drain_seconds
+
+    def _pending(self) -> int:
+        with self.runtime.uow() as tx:
+            return tx.outbox.pending_count()
+
+    def handover(self) -> dict:
+        """Stop the escalation scheduler, then handle every pending outbox event now."""
+        self.runtime.scheduler_loop.stop()
+        deadline = time.monotonic() + self.drain_seconds
+        while self._pending() and time.monotonic() < deadline:
+            self.worker.run_once()
+        return {"outbox_pending": self._pending(), "scheduler": "stopped"}
+
+    def resume(self) -> dict:
+        self.runtime.scheduler_loop.start()
+        return {"scheduler": "running"}
+
+    def disconnect_push(self) -> dict:
+        return {"closed": self.runtime.hub.disconnect_all()}

@@ -26,6 +26,11 @@ class Settings:
     outbox_poll_seconds: float = 0.1
     scheduler_poll_seconds: float = 0.2
     log_level: str = "INFO"
+    # Migration facade (off by default; stage 1 alone never sets them): publish device events to
+    # this NATS server in stage 2's format, and serve the /internal routes stage 2 services call.
+    device_events_nats_url: str | None = None
+    events_namespace: str = "homesense"
+    internal_api: bool = False
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.rate_limit_rps) or self.rate_limit_rps <= 0:
@@ -42,6 +47,8 @@ class Settings:
                 raise SettingsError(f"HOMESENSE_{name}_POLL_SECONDS must be 0.01..2")
         if not self.cors_origins or any(not o or (o != "*" and "://" not in o) for o in self.cors_origins):
             raise SettingsError("HOMESENSE_CORS_ORIGINS must be '*' or a comma list of origins")
+        if self.device_events_nats_url is not None and not self.device_events_nats_url.startswith("nats://"):
+            raise SettingsError("HOMESENSE_DEVICE_EVENTS_NATS_URL must be a nats:// URL")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError("HOMESENSE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 
@@ -68,6 +75,9 @@ class Settings:
             "outbox_poll_seconds": _number(env, "HOMESENSE_OUTBOX_POLL_SECONDS", float, 0.1),
             "scheduler_poll_seconds": _number(env, "HOMESENSE_SCHEDULER_POLL_SECONDS", float, 0.2),
             "log_level": env.get("HOMESENSE_LOG_LEVEL", "INFO").upper(),
+            "device_events_nats_url": env.get("HOMESENSE_DEVICE_EVENTS_NATS_URL") or None,
+            "events_namespace": env.get("HOMESENSE_EVENTS_NAMESPACE", "homesense"),
+            "internal_api": env.get("HOMESENSE_INTERNAL_API", "") in ("1", "true", "yes"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])

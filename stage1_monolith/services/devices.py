@@ -5,14 +5,26 @@ from homesense_core.clock import format_ts
 from homesense_core.cursor import keyset_page, keyset_position
 from homesense_core.escalation import escalation_due_at
 from homesense_core.model import device_to_json
+from homesense_core.problems import NotFound
 from homesense_core.validation import apply_device_patch, new_device, parse_new_device, parse_page_query
 
 from stage1_monolith.services.common import (
     Clock, Idempotency, Result, UnitOfWorkFactory, owned, remember, replay)
 
+DEVICE_EVENT_PREFIX = "device."
+
+
+def _device_event(tx, event_type: str, device, now, events: bool) -> None:
+    """Queue a device event for the migration relay (only while it runs; see adapters/nats_relay.py).
+
+    Payload as stage 2's devices service publishes it: {"device": public JSON + owner_id}.
+    """
+    if events:
+        tx.outbox.add(event_type, {"device": {**device_to_json(device), "owner_id": device.owner_id}}, now)
+
 
 def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Clock,
-                  idem: Idempotency | None = None) -> Result:
+                  idem: Idempotency | None = None, events: bool = False) -> Result:
     """Register a device (201 + Location); a repeated Idempotency-Key replays the first answer."""
     now = clock()
     with uow(write=True) as tx:
@@ -21,6 +33,7 @@ def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Cloc
             return previous
         device = new_device(parse_new_device(body), owner_id, now)
         tx.devices.add(device)
+        _device_event(tx, "device.created", device, now, events)
         result = Result(201, device_to_json(device), f"/devices/{device.id}")
         remember(tx, owner_id, idem, result, now)
         tx.commit()
@@ -36,13 +49,23 @@ def list_devices(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     return keyset_page(rows, page.limit, device_to_json, lambda d: {"t": format_ts(d.created_at), "k": d.id})
 
 
+def internal_device(uow: UnitOfWorkFactory, device_id: str) -> dict:
+    """Any owner's device with its owner_id: what stage 2's HttpDeviceDirectory reads."""
+    with uow() as tx:
+        device = tx.devices.get(device_id)
+    if device is None:
+        raise NotFound("No such device.")
+    return {**device_to_json(device), "owner_id": device.owner_id}
+
+
 def get_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> dict:
     """One of the caller's devices."""
     with uow() as tx:
         return device_to_json(owned(tx.devices.get(device_id), owner_id, "Device"))
 
 
-def patch_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body: dict, clock: Clock) -> dict:
+def patch_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body: dict, clock: Clock,
+                 events: bool = False) -> dict:
     """Merge-patch a device; open alerts follow a changed escalation period at once."""
     now = clock()
     with uow(write=True) as tx:
@@ -50,6 +73,7 @@ def patch_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body: di
         changed = apply_device_patch(device, body, now)
         if changed is not device:
             tx.devices.update(changed)
+            _device_event(tx, "device.updated", changed, now, events)
             if changed.escalation_after_seconds != device.escalation_after_seconds:
                 _reschedule(tx, changed)
             tx.commit()
@@ -66,10 +90,13 @@ def _reschedule(tx, device) -> None:
             tx.escalations.schedule(alert.id, device.id, due)
 
 
-def delete_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> None:
+def delete_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str, clock: Clock | None = None,
+                  events: bool = False) -> None:
     """Delete a device with its readings, alerts and pending escalations."""
     with uow(write=True) as tx:
-        owned(tx.devices.get(device_id), owner_id, "Device")
+        device = owned(tx.devices.get(device_id), owner_id, "Device")
+        if events:
+            _device_event(tx, "device.deleted", device, clock(), events)
         tx.escalations.delete_for_device(device_id)
         tx.alerts.delete_for_device(device_id)
         tx.readings.delete_for_device(device_id)

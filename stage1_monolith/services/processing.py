@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Callable
 
 from homesense_core.alerts import EVENT_FOR_CHANGE, evaluate_reading
 from homesense_core.escalation import escalate, escalation_due_at
 from homesense_core.events import push_message
 
 from stage1_monolith.services.common import Clock, UnitOfWorkFactory
+from stage1_monolith.services.devices import DEVICE_EVENT_PREFIX
 from stage1_monolith.services.readings import READINGS_ACCEPTED
 
 log = logging.getLogger(__name__)
@@ -16,7 +18,10 @@ log = logging.getLogger(__name__)
 Push = tuple[str, dict]  # (owner user id, message), sent only after the commit
 
 
-def process_next_event(uow: UnitOfWorkFactory, clock: Clock) -> tuple[bool, list[Push]]:
+Relay = Callable[[str, dict, str], None]  # (event type, payload, message id): the migration relay
+
+
+def process_next_event(uow: UnitOfWorkFactory, clock: Clock, relay: Relay | None = None) -> tuple[bool, list[Push]]:
     """Handle the oldest pending outbox event; (found one, pushes to send after commit)."""
     with uow(write=True) as tx:
         message = tx.outbox.next_pending()
@@ -26,6 +31,10 @@ def process_next_event(uow: UnitOfWorkFactory, clock: Clock) -> tuple[bool, list
         pushes: list[Push] = []
         if message.topic == READINGS_ACCEPTED:
             pushes = _evaluate_batch(tx, message.payload, now)
+        elif message.topic.startswith(DEVICE_EVENT_PREFIX):
+            # Only written while the relay runs; published before the row is marked done.
+            if relay is not None:
+                relay(message.topic, message.payload, f"stage1-outbox-{message.id}")
         else:
             log.warning("skipping outbox message %s with unknown topic %r", message.id, message.topic)
         # Marked done in the same transaction as the alert changes: exactly-once effects.

@@ -14,14 +14,15 @@ from homesense_core.tokens import SigningKey, TokenIssuer, TokenVerifier
 from stage1_monolith.hub import Hub
 from stage1_monolith.services.common import Clock, UnitOfWorkFactory
 from stage1_monolith.settings import Settings
-from stage1_monolith.web import alerts, devices, errors, health, identity, middleware, readings, ws
+from stage1_monolith.web import alerts, devices, errors, health, identity, internal, middleware, readings, ws
 from stage1_monolith.web.deps import EXTENSION, Deps
 
 
 def create_app(settings: Settings, *, uow: UnitOfWorkFactory, signing_key: SigningKey,
                clock: Clock = utcnow, hub: Hub | None = None, limiter: TokenBucket | None = None,
                wake_worker: Callable[[], None] = lambda: None,
-               monotonic: Callable[[], float] = time.monotonic) -> Flask:
+               monotonic: Callable[[], float] = time.monotonic, device_events: bool = False,
+               migration_controls=None) -> Flask:
     """Build the Flask app; it starts no threads and touches no files itself."""
     app = Flask("stage1_monolith")
     # werkzeug stops reading past this and raises 413, which errors.py renders as problem+json.
@@ -36,9 +37,14 @@ def create_app(settings: Settings, *, uow: UnitOfWorkFactory, signing_key: Signi
         hub=hub or Hub(),
         limiter=limiter or TokenBucket(settings.rate_limit_rps, settings.rate_limit_burst, clock=monotonic),
         wake_worker=wake_worker,
+        device_events=device_events,
     )
     middleware.install(app)
     errors.register_error_handlers(app)
     for blueprint in (health.bp, identity.bp, devices.bp, readings.bp, alerts.bp, ws.bp):
         app.register_blueprint(blueprint)
+    if settings.internal_api:
+        app.register_blueprint(internal.bp)
+        if migration_controls is not None:
+            app.extensions[internal.CONTROLS] = migration_controls
     return app

@@ -31,6 +31,7 @@ class Deps:
     hub: Hub
     limiter: TokenBucket
     wake_worker: Callable[[], None]
+    device_events: bool = False  # queue device.* outbox rows for the migration's NATS relay
 
 
 def deps() -> Deps:

@@ -12,7 +12,8 @@ bp = Blueprint("devices", __name__)
 def create():
     user_id, d = authenticate(), deps()
     body = json_body()
-    return result_response(devices.create_device(d.uow, user_id, body, d.clock, idempotency(body)))
+    return result_response(devices.create_device(d.uow, user_id, body, d.clock, idempotency(body),
+                                                  events=d.device_events))
 
 
 @bp.get("/devices")
@@ -30,11 +31,12 @@ def show(device_id: str):
 @bp.patch("/devices/<device_id>")
 def patch(device_id: str):
     user_id, d = authenticate(), deps()
-    return json_response(devices.patch_device(d.uow, user_id, device_id, json_body(), d.clock))
+    return json_response(devices.patch_device(d.uow, user_id, device_id, json_body(), d.clock,
+                                              events=d.device_events))
 
 
 @bp.delete("/devices/<device_id>")
 def delete(device_id: str):
-    user_id = authenticate()
-    devices.delete_device(deps().uow, user_id, device_id)
+    user_id, d = authenticate(), deps()
+    devices.delete_device(d.uow, user_id, device_id, d.clock, events=d.device_events)
     return Response(status=204)

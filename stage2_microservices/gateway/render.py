@@ -105,9 +105,12 @@ def render(cfg: GatewayConfig) -> str:
         raise ValueError(f"no upstream address for {sorted(missing)}")
     bucket = token_bucket(cfg.rate_limit_rps, cfg.rate_limit_burst)
     identity_host, identity_port = cfg.upstreams["identity"]
+    # The services first, in topology order; any other upstream (the monolith of the migration
+    # steps) after them, so stage 2's own config is unchanged by their existence.
+    names = (*topology.SERVICE_NAMES, *sorted(set(cfg.upstreams) - set(topology.SERVICE_NAMES)))
     clusters = "".join(
         _CLUSTER.substitute(name=name, cluster_type=cfg.cluster_type, host=host, port=port)
-        for name, (host, port) in ((n, cfg.upstreams[n]) for n in topology.SERVICE_NAMES))
+        for name, (host, port) in ((n, cfg.upstreams[n]) for n in names))
     return Template(TEMPLATE.read_text()).substitute(
         admin_host=cfg.admin_host, admin_port=cfg.admin_port,
         listen_host=cfg.listen_host, listen_port=cfg.listen_port,
@@ -119,6 +122,105 @@ def render(cfg: GatewayConfig) -> str:
         jwks_uri=f"http://{identity_host}:{identity_port}/.well-known/jwks.json",
         clusters=clusters.rstrip("\n"),
     )
+
+
+# --- the same gateway with its routes served from a file (the migration steps) ----------------
+# Route groups name the template's routes; a group's owner is the cluster it is routed to.
+STAGE2_OWNERS = {"health": None, "identity": "identity", "devices": "devices", "readings": "telemetry",
+                 "alerts": "alerts", "push": "notifier"}
+ROUTE_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration"
+WRITE_METHODS_RE = "^(POST|PUT|PATCH|DELETE)$"
+FROZEN_DETAIL = "Writes to this resource are paused for a migration cutover; retry in a second."
+
+
+def _hcm(config: dict) -> dict:
+    """The http_connection_manager settings of the public listener."""
+    return config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def _file_rds(name: str, routes_file: Path) -> dict:
+    return {"route_config_name": name, "config_source": {"resource_api_version": "V3", "path_config_source": {
+        "path": str(routes_file), "watched_directory": {"path": str(routes_file.parent)}}}}
+
+
+def internal_listener(host: str, port: int, routes_file: Path) -> dict:
+    """A second listener for service-to-service reads (never public), its routes from a file too."""
+    return {"name": "internal", "address": {"socket_address": {"address": host, "port_value": port}},
+            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                "stat_prefix": "internal", "rds": _file_rds("internal", routes_file),
+                "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]}
+
+
+def internal_routes_document(routes: dict[str, str], version: str = "1") -> dict:
+    """The internal listener's RDS file: path prefix -> cluster."""
+    table = [{"match": {"prefix": prefix}, "route": {"cluster": cluster}} for prefix, cluster in routes.items()]
+    return {"version_info": version, "resources": [{"@type": ROUTE_CONFIG_TYPE, "name": "internal",
+                                                    "virtual_hosts": [{"name": "internal", "domains": ["*"],
+                                                                       "routes": table}]}]}
+
+
+def dynamic_bootstrap(cfg: GatewayConfig, routes_file: Path, jwks: dict | None = None,
+                      internal: dict | None = None) -> dict:
+    """The gateway config with its routes read from routes_file (file-based RDS).
+
+    Envoy watches the file's directory and reloads the routes when a file is renamed into it, so
+    routes change at run time without a restart: open connections, WebSockets included, stay up.
+    jwks: a fixed key set checked locally instead of fetching identity's (the steps share one key).
+    internal: an extra listener (internal_listener()) added as it is.
+    """
+    import yaml  # imported here: stage 2's runner and compose render text without it
+
+    config = yaml.safe_load(render(cfg))
+    hcm = _hcm(config)
+    route_config = hcm.pop("route_config")
+    hcm["rds"] = _file_rds(route_config["name"], routes_file)
+    if internal is not None:
+        config["static_resources"]["listeners"].append(internal)
+    jwt = next(f for f in hcm["http_filters"] if f["name"] == "envoy.filters.http.jwt_authn")
+    for provider in jwt["typed_config"]["providers"].values():
+        # The monolith checks the token itself, so the edge passes it on instead of stripping it.
+        provider["forward"] = True
+        if jwks is not None:
+            provider.pop("remote_jwks")
+            provider["local_jwks"] = {"inline_string": json.dumps(jwks)}
+    config["node"] = {"id": "homesense-edge", "cluster": "homesense-edge"}
+    return config
+
+
+def routes_document(cfg: GatewayConfig, owners: dict[str, str | None], frozen: frozenset[str] = frozenset(),
+                    version: str = "1") -> dict:
+    """The RDS file: the template's routes with each group sent to owners[group].
+
+    owners["health"] None keeps the gateway's own /health answer. A frozen group's writes get a
+    503 problem with Retry-After: 1 from the gateway itself (reads still pass).
+    """
+    import yaml
+
+    route_config = _hcm(yaml.safe_load(render(cfg)))["route_config"]
+    routes = []
+    for route in route_config["virtual_hosts"][0]["routes"]:
+        group = route["name"]
+        owner = owners[group]
+        if group == "health":
+            if owner is None:
+                routes.append(route)
+            elif not any(r["name"] == "health" for r in routes):
+                routes.append({"name": "health", "match": {"path": "/health"}, "route": {"cluster": owner}})
+            continue
+        if group in frozen:
+            match = dict(route["match"])
+            match["headers"] = [*match.get("headers", []),
+                                {"name": ":method", "string_match": {"safe_regex": {"regex": WRITE_METHODS_RE}}}]
+            routes.append({"name": f"{group}-frozen", "match": match,
+                           "direct_response": {"status": 503, "body": {"inline_string": FROZEN_DETAIL}},
+                           "response_headers_to_add": [{"header": {"key": "Retry-After", "value": "1"},
+                                                        "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]})
+        route["route"]["cluster"] = owner
+        routes.append(route)
+    route_config["virtual_hosts"][0]["routes"] = routes
+    return {"version_info": version, "resources": [{"@type": ROUTE_CONFIG_TYPE, **route_config}]}
 
 
 def compose_config() -> GatewayConfig:

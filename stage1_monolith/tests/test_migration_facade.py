@@ -1,0 +1,52 @@
+"""The migration facade (off by default): device events for the NATS relay and the /internal routes."""
+from __future__ import annotations
+
+import dataclasses
+
+from stage1_monolith.background import OutboxWorker
+from stage1_monolith.tests.conftest import signup
+from stage1_monolith.web.app import create_app
+
+
+def _device(client, user) -> dict:
+    r = client.post("/devices", json={"name": "boiler", "kind": "temperature"}, headers=user["headers"])
+    assert r.status_code == 201
+    return r.get_json()
+
+
+def test_off_by_default_no_device_events_and_no_internal_routes(client, memory_uow):
+    user = signup(client)
+    device = _device(client, user)
+    with memory_uow() as tx:
+        assert tx.outbox.pending_count() == 0
+    assert client.get(f"/internal/devices/{device['id']}").status_code == 404
+
+
+def test_device_events_reach_the_relay_in_stage_2_form(settings, memory_uow, signing_key, clock, hub):
+    on = dataclasses.replace(settings, internal_api=True)
+    client = create_app(on, uow=memory_uow, signing_key=signing_key, clock=clock, hub=hub,
+                        device_events=True).test_client()
+    user = signup(client)
+    device = _device(client, user)
+    assert client.patch(f"/devices/{device['id']}", json={"room": "cellar"}, headers=user["headers"]).status_code == 200
+    assert client.delete(f"/devices/{device['id']}", headers=user["headers"]).status_code == 204
+    relayed = []
+    OutboxWorker(memory_uow, clock, hub.publish, lambda *event: relayed.append(event)).run_once()
+    assert [e[0] for e in relayed] == ["device.created", "device.updated", "device.deleted"]
+    assert relayed[1][1]["device"] == {**device, "room": "cellar", "owner_id": user["id"]}
+    assert len({e[2] for e in relayed}) == 3  # one Nats-Msg-Id per outbox row
+    with memory_uow() as tx:
+        assert tx.outbox.pending_count() == 0
+
+
+def test_internal_device_snapshot_has_the_owner(settings, memory_uow, signing_key, clock, hub):
+    on = dataclasses.replace(settings, internal_api=True)
+    client = create_app(on, uow=memory_uow, signing_key=signing_key, clock=clock, hub=hub).test_client()
+    user = signup(client)
+    device = _device(client, user)
+    r = client.get(f"/internal/devices/{device['id']}")
+    assert r.status_code == 200 and r.get_json() == {**device, "owner_id": user["id"]}
+    missing = client.get("/internal/devices/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+    assert missing.status_code == 404 and missing.content_type == "application/problem+json"
+    # No controls wired (only the runtime has them): the hand-over route says so.
+    assert client.post("/internal/migration/handover").status_code == 404

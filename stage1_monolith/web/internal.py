@@ -1,0 +1,47 @@
+"""/internal routes for the migration steps (HOMESENSE_INTERNAL_API=1 only; the edge never routes them).
+
+While the monolith still owns devices next to extracted stage 2 services, those services read
+devices here (stage 2's HttpDeviceDirectory calls GET /internal/devices/{id}), and the migration's
+cutover hands the background work over through the /internal/migration routes.
+"""
+from flask import Blueprint, current_app
+
+from homesense_core.problems import NotFound
+
+from stage1_monolith.services import devices
+from stage1_monolith.web.deps import deps
+from stage1_monolith.web.responses import json_response
+
+bp = Blueprint("internal", __name__)
+CONTROLS = "homesense.migration_controls"
+
+
+def _controls():
+    controls = current_app.extensions.get(CONTROLS)
+    if controls is None:
+        raise NotFound("No migration controls in this process.")
+    return controls
+
+
+@bp.get("/internal/devices/<device_id>")
+def device(device_id: str):
+    """Any owner's device with owner_id (the devices-service snapshot form)."""
+    return json_response(devices.internal_device(deps().uow, device_id))
+
+
+@bp.post("/internal/migration/handover")
+def handover():
+    """Stop escalating and drain the outbox: alerts and readings are about to move out."""
+    return json_response(_controls().handover())
+
+
+@bp.post("/internal/migration/resume")
+def resume():
+    """Undo a hand-over whose cutover did not happen."""
+    return json_response(_controls().resume())
+
+
+@bp.post("/internal/migration/disconnect-push")
+def disconnect_push():
+    """Close open WebSockets (1012) once /ws is routed elsewhere, so clients reconnect there."""
+    return json_response(_controls().disconnect_push())
