@@ -1,10 +1,12 @@
-"""`python -m migration.ministack_edge`: ministack with one emulator gap closed for HTTP_PROXY.
+"""`python -m migration.ministack_edge`: ministack with two emulator gaps closed for HTTP_PROXY.
 
-On AWS an HTTP_PROXY integration passes the backend's response headers through to the client
-(Location, X-Request-Id, CORS, Retry-After, WWW-Authenticate). ministack 1.5.33 keeps only
-Content-Type, so the contract suite would fail through it for a reason that is the emulator's,
-not the architecture's. This wrapper replaces that one function before ministack starts; the
-rest of the emulator runs unchanged. tests/test_ministack_edge.py pins the gap it closes.
+On AWS an HTTP_PROXY integration (1) passes the backend's response headers through to the client
+(Location, X-Request-Id, CORS, Retry-After, WWW-Authenticate) and (2) fills `{device_id}` in its
+URI from the `requestParameters` mapping the template declares. ministack 1.5.33 keeps only
+Content-Type, and drops `requestParameters` when it imports an OpenAPI body, so the contract
+suite would fail through it for reasons that are the emulator's, not the architecture's. This
+wrapper replaces that one function before ministack starts; the rest of the emulator runs
+unchanged. migration/tests/test_ministack_edge.py pins both gaps.
 """
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ def target_uri(uri: str, request_parameters: dict, path_params: dict, query_para
             value = src.strip("'")
         # Greedy {proxy+} values keep their slashes; single segments are re-quoted.
         uri = uri.replace("{" + dest[len(prefix):] + "}", urllib.parse.quote(value, safe="/"))
+    # The imported mapping is lost in ministack (gap 2): a placeholder left over is filled from
+    # the method's path parameter of the same name, which is what the template maps it from.
+    for name, value in path_params.items():
+        uri = uri.replace("{" + name.rstrip("+") + "}", urllib.parse.quote(value, safe="/"))
     pairs = [(k, item) for k, v in (query_params or {}).items()
              for item in (v if isinstance(v, list) else [v])]
     if pairs:
