@@ -13,7 +13,6 @@ import copy
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -24,7 +23,6 @@ from migration.steps import LAMBDA, Step
 
 READY_PREFIX = "HOMESENSE_READY "
 INTEGRATION = "x-amazon-apigateway-integration"
-STAGE2_START_TIMEOUT_S = 240
 
 
 def log(message: str) -> None:
@@ -80,58 +78,6 @@ def rewrite_template(packaged: dict, owners: dict[str, str], backend_url: str | 
     return template
 
 
-class Stage2:
-    """Stage 2 as one child process started with the launcher protocol; stopped by pid."""
-
-    def __init__(self, host: str, port: int, data_dir: Path):
-        self.host, self.port, self.data_dir = host, port, data_dir
-        self.process: subprocess.Popen | None = None
-        self.base_url = self.ws_url = ""
-
-    def start(self) -> None:
-        log_path = self.data_dir.parent / "stage2.log"
-        with open(log_path, "ab") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "stage2_microservices.local", "up", "--host", self.host,
-                 "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + STAGE2_START_TIMEOUT_S
-        for raw in self.process.stdout:
-            line = raw.decode(errors="replace").strip()
-            if line.startswith(READY_PREFIX):
-                info = json.loads(line[len(READY_PREFIX):])
-                self.base_url, self.ws_url = info["base_url"], info["ws_url"]
-                # Keep draining stdout so the child never blocks on a full pipe.
-                threading.Thread(target=self.process.stdout.read, daemon=True).start()
-                return
-            if time.monotonic() > deadline:
-                break
-        raise RuntimeError(f"stage 2 did not become ready; see {log_path}")
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, grace_s: float = 30) -> None:
-        proc = self.process
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(grace_s)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def signing_key(data_dir: Path) -> SigningKey:
     """The one key of this topology: stage 2's identity and stage 3's functions sign with it."""
     path = data_dir / "signing-key.pem"
@@ -147,6 +93,7 @@ def signing_key(data_dir: Path) -> SigningKey:
 def run_step(step: Step, host: str, port: int, data_dir: str, control: bool = False) -> int:
     """Run a 2x step in the foreground with the launcher protocol (README: docs/migration.md)."""
     # Imported here so `python -m migration steps` needs nothing installed.
+    from stage2_microservices.local.runner import LocalTopology
     from stage2_microservices.services.identity.keys import KEY_FILE
     from stage3_serverless.infra.ministack_process import Ministack
     from stage3_serverless.infra.packaging import build_package
@@ -168,7 +115,10 @@ def run_step(step: Step, host: str, port: int, data_dir: str, control: bool = Fa
                                                           data_dir=str(root / "stage3")))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     stack = Ministack(host, port, settings.data_dir, module="migration.ministack_edge")
-    stage2 = Stage2(host, _free_port(), root / "stage2")
+    # Stage 2 runs in this process tree (not as a launcher child) so a cutover can reach its
+    # databases and NATS directly; its gateway port is a free one, clients never see it.
+    stage2 = LocalTopology(root / "stage2", host, 0,
+                           progress=lambda m: print(f"[stage2] {m}", file=sys.stderr, flush=True))
     needs_stage2 = any(owner != LAMBDA for owner in step.owners.values())
     started = time.monotonic()
     try:
@@ -178,7 +128,6 @@ def run_step(step: Step, host: str, port: int, data_dir: str, control: bool = Fa
             if not key_path.exists():
                 key_path.write_text(key.private_pem())
                 key_path.chmod(0o600)
-            log(f"starting stage 2 on port {stage2.port}")
             stage2.start()
             log(f"stage 2 ready at {stage2.base_url}")
         package = build_package(settings.chalice_stage, settings.build_dir, settings.project_dir, log=log)
@@ -198,12 +147,19 @@ def run_step(step: Step, host: str, port: int, data_dir: str, control: bool = Fa
         log(f"step {step.name} ready in {time.monotonic() - started:.1f} s")
         print(READY_PREFIX + json.dumps(urls), flush=True)
         ready.set()
+        if control:
+            from migration.apigw_cutover import Cutovers
+
+            cutovers = Cutovers(step, stack, settings, package, stage2, urls)
+            threading.Thread(target=cutovers.serve, args=(sys.stdin, stop), daemon=True,
+                             name="control").start()
         while not stop.wait(1.0):
             if stack.process.poll() is not None:
                 log(f"ministack exited with {stack.process.returncode}; see {stack.log_path}")
                 return 1
-            if needs_stage2 and not stage2.alive():
-                log("stage 2 exited; see its log under the data dir")
+            dead = [n for n, p in stage2.processes.items() if needs_stage2 and not p.alive]
+            if dead:
+                log(f"stage 2 process {dead[0]} exited; see {stage2.logs}")
                 return 1
         return 0
     except Interrupted:

@@ -1,0 +1,15 @@
+"""Cutovers of the 2x steps under live traffic (see traffic.py for what is checked)."""
+import json
+
+import pytest
+
+from migration.tests.traffic import run_cutover
+
+pytestmark = pytest.mark.cutover
+
+
+@pytest.mark.parametrize("start,target", [("2a", "2b"), ("2b", "2c")])
+def test_cutover_under_traffic_loses_nothing(start, target):
+    report = run_cutover(start, "cutover", target)
+    print(f"\nCUTOVER {start} -> {target}: " + json.dumps(report, indent=1))
+    assert report["switch"]["ok"]
