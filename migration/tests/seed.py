@@ -39,7 +39,7 @@ class Seeded:
     clock: Clock = field(default_factory=Clock)
 
 
-def seed_stage1(path: Path, readings_per_device: int = 60) -> Seeded:
+def seed_stage1(path: Path, readings_per_device: int = 25) -> Seeded:
     """Three users, five devices (one deleted), readings with equal timestamps, alerts in every state."""
     engine = make_engine(path)
     migrate(engine)
