@@ -3,9 +3,8 @@ import json
 
 import pytest
 
-from migration.tests.traffic import run_cutover
+from migration.cutover_tests.traffic import run_cutover
 
-pytestmark = pytest.mark.cutover
 
 
 @pytest.mark.parametrize("start,target", [("2a", "2b"), ("2b", "2c")])
