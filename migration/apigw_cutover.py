@@ -112,7 +112,7 @@ class Cutovers:
         verification = {}
         for group in data:
             verification[group] = self.copy(group, to_lambda=target.owners[group] == LAMBDA)
-        ok = all(v.get("mismatches", 1) == 0 and v.get("source_count") == v.get("target_count")
+        ok = all(not v["mismatches"] and v["source_count"] == v["target_count"]
                  for v in verification.values())
         if ok:
             routing.apply(target.owners)

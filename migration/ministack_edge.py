@@ -10,6 +10,7 @@ unchanged. migration/tests/test_ministack_edge.py pins both gaps.
 """
 from __future__ import annotations
 
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -61,7 +62,8 @@ def install() -> None:
             status, raw_headers, data = await v1._urlopen_async(request, v1._PROXY_TIMEOUT_SECONDS)
         except urllib.error.HTTPError as exc:
             status, raw_headers, data = exc.code, exc.headers, exc.read()
-        except Exception:  # noqa: BLE001 - an unreachable backend is the gateway's 5xx, as on AWS
+        except Exception as exc:  # noqa: BLE001 - an unreachable backend is the gateway's 5xx, as on AWS
+            print(f"[ministack_edge] {method} {uri}: {exc!r}", file=sys.stderr, flush=True)
             return v1._gw_error("INTEGRATION_FAILURE", "The backend could not be reached.")
         return status, _end_to_end(raw_headers.items() if hasattr(raw_headers, "items") else raw_headers), data
 
