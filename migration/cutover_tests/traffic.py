@@ -127,17 +127,19 @@ class Writers:
         self.api, self.user, self.seen = api, user, seen
         self.stop = threading.Event()
         self.created: list[str] = []
+        self.registered: list[tuple[str, str, str]] = []   # (id, username, password)
         self.accepted: dict[str, list[float]] = {d["id"]: [] for d in devices}
-        self.threads = [threading.Thread(target=self._create_devices, daemon=True)]
+        self.threads = [threading.Thread(target=self._create_devices, daemon=True),
+                        threading.Thread(target=self._register_users, daemon=True)]
         self.threads += [threading.Thread(target=self._post_readings, args=(d["id"],), daemon=True)
                          for d in devices]
 
-    def _send(self, method: str, path: str, body: dict, ok: int) -> requests.Response:
+    def _send(self, method: str, path: str, body: dict, ok: int, auth: bool = True) -> requests.Response:
         """Retry until ok: a 503 after its Retry-After, a connection error after 0.2 s."""
         while True:
             began = time.monotonic()
             try:
-                r = self.api.request(method, path, user=self.user, json=body, timeout=30)
+                r = self.api.request(method, path, user=self.user if auth else None, json=body, timeout=30)
             except requests.RequestException:
                 self.seen.record(None, 0)
                 time.sleep(0.2)
@@ -152,6 +154,12 @@ class Writers:
         while not self.stop.wait(0.3):
             r = self._send("POST", "/devices", {"name": unique("cut"), "kind": "power"}, 201)
             self.created.append(r.json()["id"])
+
+    def _register_users(self) -> None:
+        while not self.stop.wait(0.5):
+            username, password = unique("cutu"), "pw-" + unique("p")
+            r = self._send("POST", "/users", {"username": username, "password": password}, 201, auth=False)
+            self.registered.append((r.json()["id"], username, password))
 
     def _post_readings(self, device_id: str) -> None:
         # Out of range every fifth reading: each such reading opens exactly one alert (the
@@ -211,7 +219,8 @@ def run_cutover(start: str, verb: str, target: str, traffic_s: float = 4.0) -> d
         ws_before.close()
         ws_after.close()
         return {"from": start, "to": target, "verb": verb, "switch": report, "clients": seen.summary(),
-                "writes": {"devices_created": len(writers.created),
+                "writes": {"users_registered": len(writers.registered),
+                           "devices_created": len(writers.created),
                            "readings_accepted": sum(map(len, writers.accepted.values()))}, **checks}
     finally:
         step.stop()
@@ -228,6 +237,11 @@ def _wait(fn, what: str, timeout: float = 15.0):
 
 
 def _check(api: Api, user: User, writers: Writers, pre_alert: dict, ws_after: WsClient) -> dict:
+    for user_id, username, password in writers.registered:
+        # Every account registered before, during or after the switch logs in and is itself.
+        token = api.token(username, password)
+        me = api.get("/me", token=token)
+        assert me.status_code == 200 and me.json()["id"] == user_id, describe(me)
     listed = [d["id"] for d in api.collect("/devices", user)]
     counts = Counter(listed)
     assert all(counts[i] == 1 for i in writers.created), "a created device is missing or listed twice"
