@@ -1,15 +1,16 @@
-"""`python -m migration.ministack_edge`: ministack with two emulator gaps closed for HTTP_PROXY.
+"""`python -m migration.ministack_edge`: ministack with three emulator gaps closed for the edge.
 
 On AWS an HTTP_PROXY integration (1) passes the backend's response headers through to the client
 (Location, X-Request-Id, CORS, Retry-After, WWW-Authenticate) and (2) fills `{device_id}` in its
 URI from the `requestParameters` mapping the template declares. ministack 1.5.33 keeps only
 Content-Type, and drops `requestParameters` when it imports an OpenAPI body, so the contract
 suite would fail through it for reasons that are the emulator's, not the architecture's. This
-wrapper replaces that one function before ministack starts; the rest of the emulator runs
-unchanged. migration/tests/test_ministack_edge.py pins both gaps.
+wrapper replaces those functions before ministack starts (gap 3 is below, on Mock); the rest of
+the emulator runs unchanged.
 """
 from __future__ import annotations
 
+import json
 import sys
 import urllib.error
 import urllib.parse
@@ -67,7 +68,20 @@ def install() -> None:
             return v1._gw_error("INTEGRATION_FAILURE", "The backend could not be reached.")
         return status, _end_to_end(raw_headers.items() if hasattr(raw_headers, "items") else raw_headers), data
 
+    original_mock = v1._invoke_mock_v1
+
+    def invoke_mock(integration):
+        # Gap 3: ministack applies control-plane calls at once instead of at CreateDeployment, so
+        # between PutIntegration and PutIntegrationResponse a Mock has no responses and would
+        # answer 200 {}. On AWS clients never see that state; here it answers like the freeze.
+        if not integration.get("integrationResponses"):
+            return 503, {"Content-Type": "application/problem+json", "Retry-After": "1"}, json.dumps(
+                {"type": "/problems/service-unavailable", "title": "Service unavailable", "status": 503,
+                 "detail": "This route is being reconfigured; retry shortly."}).encode()
+        return original_mock(integration)
+
     v1._invoke_http_proxy_v1 = invoke_http_proxy
+    v1._invoke_mock_v1 = invoke_mock
 
 
 if __name__ == "__main__":
