@@ -139,6 +139,7 @@ def run_step(step: Step, host: str, port: int, data_dir: str, control: bool = Fa
         backend = stage2.base_url if needs_stage2 else None
         urls = deploy(settings, stack, package,
                       rewrite=lambda t: rewrite_template(t, step.owners, backend))
+        lambda_ws_url = urls["ws_url"]
         if step.owners["push"] != LAMBDA:
             # An API Gateway WebSocket API invokes a backend per message; it cannot relay a
             # WebSocket to one, so the push channel stays on Envoy until it moves to Lambda.
@@ -150,14 +151,16 @@ def run_step(step: Step, host: str, port: int, data_dir: str, control: bool = Fa
         if control:
             from migration.apigw_cutover import Cutovers
 
-            cutovers = Cutovers(step, stack, settings, package, stage2, urls)
+            cutovers = Cutovers(step, stack, settings, package, stage2, urls["base_url"], lambda_ws_url)
             threading.Thread(target=cutovers.serve, args=(sys.stdin, stop), daemon=True,
                              name="control").start()
         while not stop.wait(1.0):
             if stack.process.poll() is not None:
                 log(f"ministack exited with {stack.process.returncode}; see {stack.log_path}")
                 return 1
-            dead = [n for n, p in stage2.processes.items() if needs_stage2 and not p.alive]
+            # After the last cutover stage 2 is stopped on purpose (cutovers.decommissioned).
+            dead = [n for n, p in stage2.processes.items()
+                    if needs_stage2 and not p.alive and not (control and cutovers.decommissioned)]
             if dead:
                 log(f"stage 2 process {dead[0]} exited; see {stage2.logs}")
                 return 1

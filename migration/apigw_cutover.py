@@ -41,8 +41,10 @@ class Cutovers:
     settings: object           # stage3_serverless.local.LocalSettings
     package: object            # the packaged template the stack was deployed from
     stage2: object             # stage2_microservices.local.runner.LocalTopology
-    urls: dict
+    base_url: str
+    lambda_ws_url: str         # the stage 3 WebSocket API, which serves push once it moves
     routing: ApiRouting | None = field(default=None, init=False)
+    decommissioned: bool = field(default=False, init=False)
 
     def _routing(self) -> ApiRouting:
         if self.routing is None:
@@ -58,7 +60,7 @@ class Cutovers:
             authorizer_id = next(a["id"] for a in apigw.get_authorizers(restApiId=api_id)["items"]
                                  if a["name"] == "jwt_auth")
             body = self.package.template()["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
-            stage_name = self.urls["base_url"].rstrip("/").rsplit("/", 1)[1]
+            stage_name = self.base_url.rstrip("/").rsplit("/", 1)[1]
             self.routing = ApiRouting(apigw, api_id, stage_name, body, self.stage2.base_url,
                                       lambda_uri, authorizer_id)
             self.routing.observe(self.step.owners)
@@ -121,7 +123,13 @@ class Cutovers:
             routing.apply(self.step.owners)
             previous = self.step
         freeze_ms = round((time.monotonic() - frozen_at) * 1000)
-        ws_url = self.urls["ws_url"] if self.step.owners["push"] == LAMBDA else self.stage2.ws_url
+        if ok and all(owner == LAMBDA for owner in target.owners.values()):
+            # Nothing is served by stage 2 any more: decommission it, so no stale copy keeps
+            # escalating alerts or holding WebSockets (their clients reconnect to the new URL).
+            log("stage 2 owns nothing now: stopping it")
+            self.decommissioned = True
+            self.stage2.stop()
+        ws_url = self.lambda_ws_url if self.step.owners["push"] == LAMBDA else self.stage2.ws_url
         return {"from": previous.name, "to": target.name, "ok": ok,
                 "technique": "write freeze at the edge (Mock 503 + Retry-After), copy, verify, switch",
                 "freeze_ms": freeze_ms, "seconds": round(time.monotonic() - began, 3),
