@@ -194,7 +194,12 @@ def expected_alerts(values: list[float]) -> int:
 
 
 def run_cutover(start: str, verb: str, target: str, traffic_s: float = 4.0) -> dict:
-    """Start `start`, keep clients busy, send `verb target`, check everything; return the report."""
+    """One cutover (or rollback) under traffic; see run_moves."""
+    return run_moves(start, [(verb, target)], traffic_s)
+
+
+def run_moves(start: str, moves: list[tuple[str, str]], traffic_s: float = 4.0) -> dict:
+    """Start `start`, keep clients busy, send each `verb target` in turn, check everything at the end."""
     step = StepProcess(start)
     try:
         api = Api(step.base_url)
@@ -209,17 +214,22 @@ def run_cutover(start: str, verb: str, target: str, traffic_s: float = 4.0) -> d
         writers = Writers(api, user, devices, seen)
         writers.start()
         time.sleep(traffic_s)
-        prefix = "HOMESENSE_CUTOVER " if verb == "cutover" else "HOMESENSE_ROLLBACK "
-        report = step.command(f"{verb} {target}", prefix)
-        assert report.get("ok"), f"{verb} {target} failed: {report}\n{step.stderr_tail()}"
-        ws_url = report.get("ws_url") or step.ws_url
+        switches, ws_url = [], step.ws_url
+        for verb, target in moves:
+            prefix = "HOMESENSE_CUTOVER " if verb == "cutover" else "HOMESENSE_ROLLBACK "
+            report = step.command(f"{verb} {target}", prefix)
+            assert report.get("ok"), f"{verb} {target} failed: {report}\n{step.stderr_tail()}"
+            switches.append(report)
+            ws_url = report.get("ws_url") or ws_url
+            time.sleep(traffic_s)
         ws_after = WsClient(ws_url, user.token)
-        time.sleep(traffic_s)
+        time.sleep(1)
         writers.finish()
         checks = _check(api, user, writers, pre_alert, ws_after)
         ws_before.close()
         ws_after.close()
-        return {"from": start, "to": target, "verb": verb, "switch": report, "clients": seen.summary(),
+        return {"from": start, "moves": [f"{v} {t}" for v, t in moves], "switches": switches,
+                "clients": seen.summary(),
                 "writes": {"users_registered": len(writers.registered),
                            "devices_created": len(writers.created),
                            "readings_accepted": sum(map(len, writers.accepted.values()))}, **checks}
