@@ -180,8 +180,8 @@ def low_rate_stage(deployment) -> str:
 
 @pytest.fixture(scope="session")
 def cors_restricted_stage(deployment, pytestconfig) -> tuple[str, tuple[str, ...]]:
-    """(base URL, allowed origins) of the same second instance; --stage mode only."""
-    if not (pytestconfig.getoption("--stage") or pytestconfig.getoption("--step")):
+    """(base URL, allowed origins) of the same second instance; --stage or --step mode only."""
+    if not deployment.stage:
         pytest.skip("the CORS allow-list check starts its own instance: needs --stage or --step")
     return deployment.low_rate(), RESTRICTED_ORIGINS
 

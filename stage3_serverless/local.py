@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
 from stage3_serverless.infra.localize import localize
@@ -87,8 +87,12 @@ def lint(package: Package) -> None:
     marker.write_text("ok\n")
 
 
-def deploy(settings: LocalSettings, stack: Ministack, package: Package) -> dict[str, str]:
-    """Upload the code, deploy the localized template, create the key; returns the URLs."""
+def deploy(settings: LocalSettings, stack: Ministack, package: Package,
+           rewrite: Callable[[dict], dict] | None = None) -> dict[str, str]:
+    """Upload the code, deploy the localized template, create the key; returns the URLs.
+
+    rewrite, if given, changes the packaged template first (the migration steps swap integrations).
+    """
     s3 = stack.client("s3")
     try:
         s3.create_bucket(Bucket=settings.code_bucket)
@@ -98,6 +102,8 @@ def deploy(settings: LocalSettings, stack: Ministack, package: Package) -> dict[
     s3.upload_file(str(package.zip_path), settings.code_bucket, code_key)
     ensure_signing_key(stack.client("ssm"), settings.signing_key_parameter, log)
     packaged = package.template()
+    if rewrite is not None:
+        packaged = rewrite(packaged)
     template = localize(packaged, code_bucket=settings.code_bucket, code_key=code_key,
                         endpoint_url=stack.endpoint_url)
     # Like on AWS, a template over 51,200 bytes must come from S3.

@@ -29,6 +29,8 @@ class Ministack:
     port: int
     data_dir: Path
     process: subprocess.Popen | None = None
+    # The module run as ministack; the migration steps use a wrapper that closes an emulator gap.
+    module: str = "ministack"
 
     @property
     def endpoint_url(self) -> str:
@@ -66,7 +68,7 @@ class Ministack:
             env.pop(name, None)
         log = open(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen([sys.executable, "-m", "ministack"], env=env,
+            self.process = subprocess.Popen([sys.executable, "-m", self.module], env=env,
                                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         finally:
             log.close()
