@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean distclean deploy-stage3 \
-        workshop-test exercise grade steps step migrate-data contract-stages contract-steps
+        workshop-test exercise grade steps step migrate-data contract-stages contract-steps cutover-test
 
 help:
 	@echo "make stage1      run the monolith on http://$(HOST):$(PORT)"
@@ -34,6 +34,7 @@ help:
 	@echo "make step STEP=1b   run one migration step on http://$(HOST):$(PORT)"
 	@echo "make migrate-data FROM=1 TO=2   move a whole stage's data (FROM=2 TO=3 too)"
 	@echo "make contract-stages / contract-steps   the contract suite against every stage / every step"
+	@echo "make cutover-test   every migration cutover (and a rollback) under live traffic"
 	@echo "make compose-test   stage 2 in Docker: build, compose up, contract suite, scale test, down"
 	@echo "make compose-clean  remove the images compose-test keeps as its cache"
 	@echo "make wheelhouse   the Python wheels the stage 2 images install from (no network in builds)"
@@ -95,13 +96,18 @@ CONTRACT_STAGES ?= 1 2 3
 CONTRACT_STEPS ?= 1a 1b 1c 1d
 
 # `make test` is these, in this order; each can also be run alone.
-test: unit workshop-test contract-stages contract-steps compose-test
+test: unit workshop-test contract-stages contract-steps cutover-test compose-test
 
 contract-stages: $(VENV)/.all
 	@for s in $(CONTRACT_STAGES); do \
 	  echo ">> contract suite against stage $$s"; \
 	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
 	done
+
+# Every cutover (and one rollback) under live traffic; prints what clients saw.
+cutover-test: $(VENV)/.all
+	@echo ">> migration cutovers under traffic"
+	@$(PY) -m pytest -q -s migration/cutover_tests $(PYTEST_ARGS)
 
 contract-steps: $(VENV)/.all
 	@for s in $(CONTRACT_STEPS); do \
