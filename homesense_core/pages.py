@@ -63,17 +63,26 @@ class Page:
         return {"Content-Type": self.content_type, **self.headers}
 
 
+def checked_base_url(url: str) -> str:
+    """url without a trailing slash if it is plainly an http(s) URL, else ""."""
+    url = (url or "").rstrip("/")
+    return url if _BASE_URL_RE.match(url) else ""
+
+
 def base_url_from(scheme: str, host: str, prefix: str = "") -> str:
     """The public base URL of a request ("" when the pieces do not make a plain URL)."""
-    url = f"{(scheme or 'http').lower()}://{host}{prefix.rstrip('/')}"
-    return url if _BASE_URL_RE.match(url) else ""
+    return checked_base_url(f"{(scheme or 'http').lower()}://{host}{prefix}")
+
+
+def websocket_scheme(url: str) -> str:
+    """http(s)://... as ws(s)://... (stage 3's WebSocket API callback URL is its client URL too)."""
+    checked = checked_base_url(url)
+    return "ws" + checked[len("http"):] if checked else ""
 
 
 def ws_url_for(base_url: str) -> str:
     """The same-origin WebSocket URL of stages 1 and 2: ws(s)://host[/prefix]/ws."""
-    if not base_url:
-        return ""
-    return "ws" + base_url[len("http"):] + "/ws"
+    return websocket_scheme(base_url) + "/ws" if checked_base_url(base_url) else ""
 
 
 def served_spec(spec_text: str, base_url: str) -> str:

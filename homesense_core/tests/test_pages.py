@@ -77,3 +77,13 @@ def test_pages_reference_only_assets_that_are_served():
 
 def test_routes_cover_every_page():
     assert set(pages.ROUTES) == {"/docs", "/docs/{asset}", "/openapi.yaml", "/dashboard", "/dashboard/{asset}"}
+
+
+def test_websocket_scheme_and_checked_base_url():
+    assert pages.websocket_scheme("https://abc.execute-api.eu-west-1.amazonaws.com/api") == \
+        "wss://abc.execute-api.eu-west-1.amazonaws.com/api"
+    assert pages.websocket_scheme("http://127.0.0.1:4566/_aws/execute-api/ws1/api/") == \
+        "ws://127.0.0.1:4566/_aws/execute-api/ws1/api"
+    assert pages.websocket_scheme("") == "" and pages.ws_url_for("nonsense") == ""
+    assert pages.checked_base_url("http://h:1/a/") == "http://h:1/a"
+    assert pages.checked_base_url("javascript:alert(1)") == ""
