@@ -34,6 +34,7 @@
   // --- HTTP: every call is counted, so the request rate shown is measured, not estimated ---
   async function api(method, path, body) {
     state.httpTimes.push(Date.now());
+    showRates();
     const headers = {};
     if (state.token) headers.Authorization = "Bearer " + state.token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -238,6 +239,7 @@
     });
     socket.addEventListener("message", (event) => {
       state.wsTimes.push(Date.now());
+      showRates();
       const message = JSON.parse(event.data);
       if (!message.alert) return; // a pong
       upsertAlert(message.alert);
