@@ -64,6 +64,7 @@ test: unit
 	  echo ">> contract suite against stage $$s"; \
 	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
 	done
+	@$(MAKE) --no-print-directory e2e
 
 unit: $(VENV)/.all
 	@echo ">> unit and integration tests"
@@ -78,3 +79,49 @@ endif
 
 clean:
 	rm -rf var .pytest_cache
+
+# --- API explorer, dashboard and Postman: browser tests and Newman against every stage ---------
+# Node.js tools are pinned in e2e/package.json + package-lock.json; the browser is Debian's chromium.
+E2E_STAGES ?= 1,2,3
+CHROMIUM_PATH ?= /usr/bin/chromium
+NPM_FLAGS := --ignore-scripts --no-audit --no-fund --loglevel=error
+
+.PHONY: e2e e2e-deps browser newman postman vendor-swagger-ui
+
+$(CHROMIUM_PATH):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo ">> installing Debian's chromium (browser tests)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	else \
+	  echo "The browser tests need Chromium at $(CHROMIUM_PATH): on Debian/Ubuntu run" >&2; \
+	  echo "  sudo apt-get install chromium   (or set CHROMIUM_PATH=/path/to/chromium)" >&2; exit 1; \
+	fi
+
+e2e/node_modules/.installed: e2e/package.json e2e/package-lock.json
+	@command -v npm >/dev/null || { echo "The browser tests and Newman need Node.js 18+ and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@echo ">> installing the pinned Node.js tools (npm ci in e2e/)"
+	@cd e2e && npm ci $(NPM_FLAGS)
+	@touch $@
+
+e2e-deps: $(VENV)/.all $(CHROMIUM_PATH) e2e/node_modules/.installed
+
+# Each stage starts once; its browser tests and the Newman run share it.
+e2e: e2e-deps
+	@echo ">> API explorer, dashboard (chromium) and Newman against stages $(E2E_STAGES)"
+	@CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest -q e2e --e2e-stages $(E2E_STAGES) $(PYTEST_ARGS)
+
+browser: e2e-deps
+	@CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest -q e2e -k "browser or assets" --e2e-stages $(E2E_STAGES) $(PYTEST_ARGS)
+
+newman: e2e-deps
+	@$(PY) -m pytest -q e2e -k "newman or postman" --e2e-stages $(E2E_STAGES) $(PYTEST_ARGS)
+
+# Regenerate the Postman collection after a change of contract/openapi.yaml.
+postman: $(VENV)/.all
+	@$(PY) postman/generate.py
+
+# Copy the pinned Swagger UI into homesense_core/static (committed: `make stage1` needs no npm).
+vendor-swagger-ui: e2e/node_modules/.installed
+	@cp e2e/node_modules/swagger-ui-dist/swagger-ui-bundle.js e2e/node_modules/swagger-ui-dist/swagger-ui.css \
+	    e2e/node_modules/swagger-ui-dist/LICENSE e2e/node_modules/swagger-ui-dist/NOTICE homesense_core/static/swagger-ui/
