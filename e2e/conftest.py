@@ -52,3 +52,18 @@ def running_stage(stage_id):
     yield stage
     stage.stop()
     stage.cleanup()
+
+
+@pytest.fixture(scope="session")
+def measurements(pytestconfig) -> list[str]:
+    """Lines the tests measured, printed at the end of the run."""
+    return pytestconfig._homesense_e2e_measurements
+
+
+def pytest_configure(config):
+    config._homesense_e2e_measurements = []
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for line in getattr(config, "_homesense_e2e_measurements", []):
+        terminalreporter.write_line(f"e2e: {line}")
