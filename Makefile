@@ -34,6 +34,11 @@ help:
 	@echo "make step STEP=1b   run one migration step on http://$(HOST):$(PORT)"
 	@echo "make migrate-data FROM=1 TO=2   move a whole stage's data (FROM=2 TO=3 too)"
 	@echo "make contract-stages / contract-steps   the contract suite against every stage / every step"
+	@echo "make e2e         API explorer and dashboard in Chromium, and the Postman collection with Newman, on every stage"
+	@echo "make browser / newman   only the browser tests / only Newman (E2E_STAGES=1,2,3)"
+	@echo "make postman     regenerate the Postman collection from contract/openapi.yaml"
+	@echo "make vendor-swagger-ui   copy the pinned Swagger UI into homesense_core/static"
+	@echo "make e2e-deps    install Chromium (apt, as root) and the pinned Node.js tools"
 	@echo "make cutover-test   every migration cutover (and a rollback) under live traffic"
 	@echo "make compose-test   stage 2 in Docker: build, compose up, contract suite, scale test, down"
 	@echo "make compose-clean  remove the images compose-test keeps as its cache"
@@ -96,7 +101,7 @@ CONTRACT_STAGES ?= 1 2 3
 CONTRACT_STEPS ?= 1a 1b 1c 1d
 
 # `make test` is these, in this order; each can also be run alone.
-test: unit workshop-test contract-stages contract-steps cutover-test compose-test
+test: unit workshop-test contract-stages e2e contract-steps cutover-test compose-test
 
 contract-stages: $(VENV)/.all
 	@for s in $(CONTRACT_STAGES); do \
@@ -173,3 +178,49 @@ compose-test: $(VENV)/.all
 
 compose-clean: $(VENV)/.all
 	@$(PY) -m stage2_microservices.containers.compose_test --remove-images
+
+# --- API explorer, dashboard and Postman: browser tests and Newman against every stage ---------
+# Node.js tools are pinned in e2e/package.json + package-lock.json; the browser is Debian's chromium.
+E2E_STAGES ?= 1,2,3
+CHROMIUM_PATH ?= /usr/bin/chromium
+NPM_FLAGS := --ignore-scripts --no-audit --no-fund --loglevel=error
+
+.PHONY: e2e e2e-deps browser newman postman vendor-swagger-ui
+
+$(CHROMIUM_PATH):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo ">> installing Debian's chromium (browser tests)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	else \
+	  echo "The browser tests need Chromium at $(CHROMIUM_PATH): on Debian/Ubuntu run" >&2; \
+	  echo "  sudo apt-get install chromium   (or set CHROMIUM_PATH=/path/to/chromium)" >&2; exit 1; \
+	fi
+
+e2e/node_modules/.installed: e2e/package.json e2e/package-lock.json
+	@command -v npm >/dev/null || { echo "The browser tests and Newman need Node.js 18+ and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	@echo ">> installing the pinned Node.js tools (npm ci in e2e/)"
+	@cd e2e && npm ci $(NPM_FLAGS)
+	@touch $@
+
+e2e-deps: $(VENV)/.all $(CHROMIUM_PATH) e2e/node_modules/.installed
+
+# Each stage starts once; its browser tests and the Newman run share it.
+e2e: e2e-deps
+	@echo ">> API explorer, dashboard (chromium) and Newman against stages $(E2E_STAGES)"
+	@CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest -q e2e --e2e-stages $(E2E_STAGES) $(PYTEST_ARGS)
+
+browser: e2e-deps
+	@CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest -q e2e -k "browser or assets" --e2e-stages $(E2E_STAGES) $(PYTEST_ARGS)
+
+newman: e2e-deps
+	@$(PY) -m pytest -q e2e -k "newman or postman" --e2e-stages $(E2E_STAGES) $(PYTEST_ARGS)
+
+# Regenerate the Postman collection after a change of contract/openapi.yaml.
+postman: $(VENV)/.all
+	@$(PY) postman/generate.py
+
+# Copy the pinned Swagger UI into homesense_core/static (committed: `make stage1` needs no npm).
+vendor-swagger-ui: e2e/node_modules/.installed
+	@cp e2e/node_modules/swagger-ui-dist/swagger-ui-bundle.js e2e/node_modules/swagger-ui-dist/swagger-ui.css \
+	    e2e/node_modules/swagger-ui-dist/LICENSE e2e/node_modules/swagger-ui-dist/NOTICE homesense_core/static/swagger-ui/

@@ -5,7 +5,7 @@ import os
 from chalice import Chalice
 
 from chalicelib import container, logs, web
-from chalicelib.routes import accounts, alerts, auth, devices, readings
+from chalicelib.routes import accounts, alerts, auth, devices, pages, readings
 from chalicelib.services import evaluation, websocket
 from chalicelib.streams import events_of
 
@@ -14,7 +14,7 @@ app = Chalice(app_name="homesense")
 logs.configure(app.log)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.register_middleware(web.edge, "http")
-for blueprint in (auth.auth, accounts.bp, devices.bp, readings.bp, alerts.bp):
+for blueprint in (auth.auth, accounts.bp, devices.bp, readings.bp, alerts.bp, pages.bp):
     app.register_blueprint(blueprint)
 web.complete_routes(app)
 

@@ -179,3 +179,17 @@ def test_another_users_alert_is_404_and_ack_of_resolved_is_409(app, client, memo
     assert_problem(client.post(f"/alerts/{alert['id']}/ack", headers=bob["headers"]), 404, "not-found")
     assert_problem(client.post(f"/alerts/{alert['id']}/ack", headers=alice["headers"]), 409, "conflict")
     assert client.get("/alerts", headers=bob["headers"]).get_json() == {"items": [], "next_cursor": None}
+
+
+def test_docs_spec_and_dashboard_are_served_with_this_hosts_url(client):
+    spec = client.get("/openapi.yaml", base_url="http://127.0.0.1:8123")
+    assert spec.status_code == 200 and spec.headers["Content-Type"].startswith("application/yaml")
+    assert b"  - url: http://127.0.0.1:8123\n" in spec.data
+    assert spec.headers["Access-Control-Allow-Origin"] == "*" and spec.headers["X-Request-Id"]
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and b"swagger-ui-bundle.js" in docs.data
+    assert client.get("/docs/swagger-ui-bundle.js").headers["Content-Type"].startswith("text/javascript")
+    dashboard = client.get("/dashboard", base_url="http://127.0.0.1:8123")
+    assert b'"wsUrl": "ws://127.0.0.1:8123/ws"' in dashboard.data
+    assert_problem(client.get("/docs/nothing.js"), 404, "not-found")
+    assert_problem(client.post("/docs"), 405, "method-not-allowed")

@@ -14,7 +14,7 @@ from homesense_core.tokens import SigningKey, TokenIssuer, TokenVerifier
 from stage1_monolith.hub import Hub
 from stage1_monolith.services.common import Clock, UnitOfWorkFactory
 from stage1_monolith.settings import Settings
-from stage1_monolith.web import alerts, devices, errors, health, identity, internal, middleware, readings, ws
+from stage1_monolith.web import alerts, devices, errors, health, identity, internal, middleware, pages, readings, ws
 from stage1_monolith.web.deps import EXTENSION, Deps
 
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings, *, uow: UnitOfWorkFactory, signing_key: Signi
     )
     middleware.install(app)
     errors.register_error_handlers(app)
-    for blueprint in (health.bp, identity.bp, devices.bp, readings.bp, alerts.bp, ws.bp):
+    for blueprint in (health.bp, identity.bp, devices.bp, readings.bp, alerts.bp, ws.bp, pages.bp):
         app.register_blueprint(blueprint)
     if settings.internal_api:
         app.register_blueprint(internal.bp)

@@ -29,7 +29,8 @@ def create_app() -> FastAPI:
     """App factory (uvicorn --factory); reads HOMESENSE_SERVICE_NAME and HOMESENSE_DATA_DIR."""
     name = os.environ["HOMESENSE_SERVICE_NAME"]
     data_dir = Path(os.environ.get("HOMESENSE_DATA_DIR") or ".")
-    app = FastAPI()
+    # No FastAPI docs routes: /docs and /openapi.yaml must echo like any other path.
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     state: dict = {}
 
     def key() -> SigningKey:

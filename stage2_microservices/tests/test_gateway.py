@@ -76,6 +76,11 @@ def test_health_is_answered_by_the_gateway(gw):
     ("GET", "/devices/d1/readings/summary", "telemetry"),
     ("GET", "/alerts", "alerts"),
     ("POST", "/alerts/a1/ack", "alerts"),
+    ("GET", "/docs", "identity"),
+    ("GET", "/docs/swagger-ui.css", "identity"),
+    ("GET", "/openapi.yaml", "identity"),
+    ("GET", "/dashboard", "identity"),
+    ("GET", "/dashboard/dashboard.js", "identity"),
 ])
 def test_each_path_reaches_its_service(gw, token, method, path, service):
     response = requests.request(method, gw.base_url + path, headers=_auth(token), timeout=5)
@@ -91,7 +96,8 @@ def test_each_path_reaches_its_service(gw, token, method, path, service):
 
 @pytest.mark.parametrize("path", ["/nope", "/devicesx", "/device", "/alertsfoo", "/", "/users/extra",
                                   "/internal/devices/d1", "/devices/d1/readings/extra", "/devices/a/b",
-                                  "/alerts/a1/ack/x", "/devices/"])
+                                  "/alerts/a1/ack/x", "/devices/", "/docs/a/b", "/openapi.yamlx",
+                                  "/openapi-yaml", "/dashboardx"])
 @pytest.mark.parametrize("with_token", [True, False], ids=["token", "no-token"])
 def test_unknown_route_is_a_404_problem_from_envoy_with_or_without_a_token(gw, token, path, with_token):
     headers = _auth(token) if with_token else {}

@@ -7,6 +7,9 @@ from typing import Mapping
 from homesense_core.http import parse_origins
 
 
+DEFAULT_PUBLIC_BASE_URL = "https://{host}/{stage}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the Lambda functions read from their environment."""
@@ -16,6 +19,9 @@ class Settings:
     state_machine_arn: str
     websocket_endpoint: str
     cors_origins: tuple[str, ...]
+    # Where clients reach the REST API, for the served docs and dashboard: {host}, {api_id} and
+    # {stage} are filled in per request. The default is API Gateway's own invoke URL.
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -31,4 +37,5 @@ class Settings:
             state_machine_arn=env.get("ESCALATION_STATE_MACHINE_ARN", ""),
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT", "").rstrip("/"),
             cors_origins=tuple(parse_origins(env.get("HOMESENSE_CORS_ORIGINS"))),
+            public_base_url=env.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL,
         )

@@ -2,7 +2,7 @@
 
 # ministack deploys plain CloudFormation; it applies the SAM transform only with the optional
 # aws-sam-translator package, which this project does not install. So the few SAM constructs
-# `chalice package` emits are expanded here the way the SAM transform expands them, plus three
+# `chalice package` emits are expanded here the way the SAM transform expands them, plus four
 # local-only settings. Real AWS gets the unmodified template (see deploy_aws.py).
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ def _expand_function(resources: dict, name: str, resource: dict, globals_fn: dic
     if "WEBSOCKET_ENDPOINT" in variables and ws_stage:
         variables["WEBSOCKET_ENDPOINT"] = {
             "Fn::Sub": endpoint_url + "/_aws/execute-api/${WebsocketAPI}/" + ws_stage}
+    # LOCAL ONLY: ministack serves the REST API under a path too; the served /docs and /dashboard
+    # name that URL (the API id cannot be Ref'd here either, so the function fills it in per request).
+    variables["PUBLIC_BASE_URL"] = "http://{host}/_aws/execute-api/{api_id}/{stage}"
     fn_props = {
         # LOCAL ONLY: code comes from ministack's S3, as `aws cloudformation package` would do.
         "Code": {"S3Bucket": code_bucket, "S3Key": code_key},

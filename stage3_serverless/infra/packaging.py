@@ -21,6 +21,8 @@ from .gateway_responses import gateway_responses
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = PROJECT_DIR.parent
 CORE_DIR = REPO_ROOT / "homesense_core"
+# homesense_core.pages serves the contract from beside the package; vendor/ lands at the bundle's root.
+CONTRACT_PATH = REPO_ROOT / "contract" / "openapi.yaml"
 DEFAULT_BUILD_DIR = PROJECT_DIR / "build"
 # The app reads TABLE_STREAM_ARN when chalice imports it; the real ARN only exists after
 # deployment, so the merge template replaces this value with Fn::GetAtt Table.StreamArn.
@@ -62,7 +64,8 @@ def _walk(root: Path) -> Iterator[Path]:
             yield path
 
 
-def source_files(project_dir: Path = PROJECT_DIR, core_dir: Path = CORE_DIR) -> dict[str, Path]:
+def source_files(project_dir: Path = PROJECT_DIR, core_dir: Path = CORE_DIR,
+                 contract_path: Path = CONTRACT_PATH) -> dict[str, Path]:
     """Every input of the package, keyed by its path inside the staged Chalice project."""
     files: dict[str, Path] = {}
     for name in _PROJECT_FILES:
@@ -77,6 +80,8 @@ def source_files(project_dir: Path = PROJECT_DIR, core_dir: Path = CORE_DIR) -> 
         rel = path.relative_to(core_dir)
         if rel.parts[0] != "tests":
             files[f"vendor/homesense_core/{rel}"] = path
+    if contract_path.is_file():
+        files["vendor/contract/openapi.yaml"] = contract_path
     return files
 
 

@@ -1,6 +1,9 @@
 """HTTP routes of the identity service: parse, call the service, render."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+
+from homesense_core import pages
+from homesense_core.problems import NotFound
 
 from stage2_microservices.common.web import caller_id, json_response, read_json
 
@@ -8,7 +11,7 @@ from .service import IdentityService
 
 
 def build_router(service: IdentityService) -> APIRouter:
-    """POST /users, POST /auth/token, GET /me, GET /.well-known/jwks.json."""
+    """POST /users, POST /auth/token, GET /me, GET /.well-known/jwks.json, and the pages of homesense_core.pages."""
     router = APIRouter()
 
     @router.post("/users")
@@ -30,5 +33,18 @@ def build_router(service: IdentityService) -> APIRouter:
     async def jwks():
         """Public signing keys (Envoy jwt_authn and the notifier fetch these)."""
         return json_response(service.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    async def page(request: Request):
+        """The API explorer, the contract and the dashboard (homesense_core.pages), via the gateway."""
+        # Envoy keeps the client's Host and says which scheme the client used.
+        scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
+        base_url = pages.base_url_from(scheme, request.headers.get("host", ""))
+        found = pages.page(request.url.path, base_url, pages.ws_url_for(base_url))
+        if found is None:
+            raise NotFound()
+        return Response(found.body, headers=found.all_headers())
+
+    for route in pages.ROUTES:
+        router.add_api_route(route, page, methods=["GET"], include_in_schema=False)
 
     return router

@@ -162,4 +162,6 @@ def test_local_expansion_leaves_no_sam_and_keeps_the_input(template):
     assert api["Code"] == {"S3Bucket": "b", "S3Key": "k.zip"}
     assert api["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
     assert api["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": "Table"}
+    # The served /docs and /dashboard name ministack's path-style REST URL.
+    assert api["Environment"]["Variables"]["PUBLIC_BASE_URL"] == "http://{host}/_aws/execute-api/{api_id}/{stage}"
     assert "AWS_ENDPOINT_URL" not in json.dumps(template)

@@ -93,3 +93,14 @@ async def test_user_repository_contract(kind, request):
             assert await u.users.by_id("nobody") is None
             with pytest.raises(Conflict):
                 await u.users.add(User("01OTHER", "grace", "scrypt$y", utcnow()))
+
+
+def test_pages_use_the_host_and_scheme_the_gateway_passes_on(client):
+    spec = client.get("/openapi.yaml", headers={"host": "gw.example.test:8443", "x-forwarded-proto": "https"})
+    assert spec.status_code == 200 and spec.headers["content-type"].startswith("application/yaml")
+    assert "  - url: https://gw.example.test:8443\n" in spec.content.decode()
+    dashboard = client.get("/dashboard", headers={"host": "127.0.0.1:8000"})
+    assert '"wsUrl": "ws://127.0.0.1:8000/ws"' in dashboard.content.decode()
+    assert client.get("/docs/swagger-ui.css").headers["content-type"].startswith("text/css")
+    missing = client.get("/docs/missing.js")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
