@@ -71,7 +71,7 @@ def _edge_headers_vtl() -> str:
         "#set($rid = $hdrs.get($name))#end",
         '#if($name.toLowerCase() == "origin")#set($origin = $hdrs.get($name))#end',
         "#end",
-        '#set($configured = "${CorsOrigins}")',
+        "#set($configured = '${CorsOrigins}')",
         "#set($allowed = [])",
         '#foreach($raw in $configured.split(","))',
         '#set($one = $raw.trim())#if($one != "")#set($ignored = $allowed.add($one))#end',
@@ -142,7 +142,7 @@ def _get_item_request() -> str:
         "ExpressionAttributeNames": names,
     }
     owner = "#set($owner = $util.escapeJavaScript($context.authorizer.principalId))"
-    return '#set($hash = "#")' + owner + "\n" + json.dumps(request)
+    return "#set($hash = '#')" + owner + "\n" + json.dumps(request)
 
 
 def _profile_response() -> str:
