@@ -105,7 +105,7 @@ def deploy(settings: LocalSettings, stack: Ministack, package: Package,
     if rewrite is not None:
         packaged = rewrite(packaged)
     template = localize(packaged, code_bucket=settings.code_bucket, code_key=code_key,
-                        endpoint_url=stack.endpoint_url)
+                        endpoint_url=stack.endpoint_url, log=log)
     # Like on AWS, a template over 51,200 bytes must come from S3.
     template_key = f"{package.source_hash[:16]}/template.json"
     s3.put_object(Bucket=settings.code_bucket, Key=template_key, Body=json.dumps(template).encode())

@@ -4,12 +4,18 @@
 # aws-sam-translator package, which this project does not install. So the few SAM constructs
 # `chalice package` emits are expanded here the way the SAM transform expands them, plus four
 # local-only settings. Real AWS gets the unmodified template (see deploy_aws.py).
+# One more local-only change: the two routes API Gateway answers without the API Lambda on AWS
+# (a Mock and a DynamoDB service integration, infra/integrations.py) go back to the Lambda proxy,
+# because ministack cannot execute them; the reason is logged for each.
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
+from typing import Callable
+
+from .integrations import lambda_proxy_fallback
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _GATEWAY_RESPONSES = "x-amazon-apigateway-gateway-responses"
@@ -20,9 +26,12 @@ class UnsupportedTemplate(ValueError):
     """The template uses a SAM feature this expansion does not know; fail instead of guessing."""
 
 
-def localize(template: dict, *, code_bucket: str, code_key: str, endpoint_url: str) -> dict:
+def localize(template: dict, *, code_bucket: str, code_key: str, endpoint_url: str,
+             log: Callable[[str], None] = lambda _m: None) -> dict:
     """A ministack-deployable copy of a packaged template; the input is left untouched."""
     out = copy.deepcopy(template)
+    # LOCAL ONLY: the Mock and the DynamoDB integration become Lambda proxies again.
+    lambda_proxy_fallback(out, log)
     globals_fn = (out.pop("Globals", {}) or {}).get("Function", {})
     if out.get("Transform") == SAM_TRANSFORM:
         del out["Transform"]

@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 
 import chalice
 
+from . import integrations
 from .gateway_responses import gateway_responses
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -32,7 +33,8 @@ PACKAGES_KEPT = 3
 _PROJECT_FILES = ("app.py", "requirements.txt")
 _PROJECT_TREES = ("chalicelib", "resources")
 # Files that shape the output besides the app itself.
-_TOOL_FILES = (Path(__file__), Path(__file__).with_name("gateway_responses.py"))
+_TOOL_FILES = (Path(__file__), Path(__file__).with_name("gateway_responses.py"),
+               Path(__file__).with_name("integrations.py"))
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,9 @@ def build_package(stage: str = "local", build_dir: Path = DEFAULT_BUILD_DIR,
             env=env, capture_output=True, text=True)
         if result.returncode != 0:
             raise RuntimeError(f"chalice package failed:\n{result.stdout}\n{result.stderr}")
+        # The Mock and DynamoDB integrations replace two of chalice's Lambda proxy methods.
+        sam = tmp_out / "sam.json"
+        sam.write_text(json.dumps(integrations.apply(json.loads(sam.read_text())), indent=2))
         os.replace(tmp_out, out)
         _prune(out.parent, keep=out)
     return Package(out, digest, reused=False)

@@ -19,6 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from stage3_serverless.infra.ministack_process import Ministack
 from stage3_serverless.infra.packaging import PROJECT_DIR, REPO_ROOT, Package, build_package
 
 READY_PREFIX = "HOMESENSE_READY "
@@ -114,3 +115,12 @@ def _stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def bare_ministack(tmp_path_factory) -> Ministack:
+    """An empty ministack of our own (no stack deployed), for probing the emulator itself."""
+    stack = Ministack("127.0.0.1", _free_port(), tmp_path_factory.mktemp("ministack"))
+    stack.start()
+    yield stack
+    stack.stop()

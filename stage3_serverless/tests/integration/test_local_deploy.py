@@ -34,6 +34,36 @@ def test_health_answers_through_the_local_api_gateway(local_stage):
     assert status == 200 and json.loads(body)["stage"] == "serverless"
 
 
+def _send(url: str, body: dict, headers: dict | None = None) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def test_health_and_me_are_lambda_proxies_locally_and_the_swap_is_logged(local_stage):
+    # On AWS these two are a Mock and a DynamoDB integration; ministack runs neither.
+    gw = local_stage.client("apigateway")
+    api_id = local_stage.base_url.split("/_aws/execute-api/")[1].split("/")[0]
+    resources = {r["path"]: r["id"] for r in gw.get_resources(restApiId=api_id, limit=500)["items"]}
+    for path in ("/health", "/me"):
+        integration = gw.get_integration(restApiId=api_id, resourceId=resources[path], httpMethod="GET")
+        assert integration["type"] == "AWS_PROXY" and "APIHandler" in integration["uri"], integration
+    log = (local_stage.data_dir.parent / "stage.stderr.log").read_text(errors="replace")
+    assert "localize: GET /health -> Lambda proxy. MOCK integration kept for AWS only" in log
+    assert "localize: GET /me -> Lambda proxy. AWS service integration (DynamoDB GetItem)" in log
+
+
+def test_me_is_served_through_the_lambda_locally(local_stage):
+    username = f"it_{new_id()[-10:].lower()}"
+    user = _send(f"{local_stage.base_url}/users", {"username": username, "password": "correct horse"})
+    token = _send(f"{local_stage.base_url}/auth/token", {"username": username, "password": "correct horse"})
+    status, headers, body = _get(f"{local_stage.base_url}/me", {
+        "Authorization": f"Bearer {token['access_token']}", "X-Request-Id": "it-me"})
+    assert status == 200 and json.loads(body) == user
+    assert headers["X-Request-Id"] == "it-me"
+
+
 def test_authorizer_refusal_is_rendered_by_the_gateway_response(local_stage):
     status, headers, body = _get(f"{local_stage.base_url}/me", {"X-Request-Id": "it-401"})
     headers = {k.lower(): v for k, v in headers.items()}
