@@ -10,16 +10,14 @@ from moto import mock_aws
 from migration.data import pg_dynamo, sqlite_pg
 from migration.data.common import from_ms
 from migration.data.pg_dynamo import COPY, GROUPS, VERIFY
-from migration.tests.seed import seed_stage1
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "stage3_serverless" / "resources" / "template.json"
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def stage2(tmp_path_factory, postgres):
+def stage2(seeded, postgres):
     """A stage 2 data set: the seeded stage 1 data copied by the (already tested) 1 -> 2 move."""
-    seeded = seed_stage1(tmp_path_factory.mktemp("stage1") / "homesense.sqlite3")
     dsns = {}
     for group in sqlite_pg.GROUPS:
         database = sqlite_pg.DATABASE[group]

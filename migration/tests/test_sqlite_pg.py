@@ -8,12 +8,6 @@ import pytest
 
 from migration.data import sqlite_pg
 from migration.data.sqlite_pg import COPY, GROUPS, VERIFY
-from migration.tests.seed import seed_stage1
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    return seed_stage1(tmp_path_factory.mktemp("stage1") / "homesense.sqlite3")
 
 
 def copy_all(seeded, dsns, **kw):
