@@ -76,7 +76,7 @@ migrate-data: $(VENV)/.all
 	@$(PY) -m migration data --from $(FROM) --to $(TO)
 
 # --- tests ------------------------------------------------------------------
-UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec
+UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec migration
 CONTRACT_STAGES ?= 1 2 3
 # Every migration step runs the same, unchanged contract suite.
 CONTRACT_STEPS ?=
