@@ -173,7 +173,8 @@ def _report(copies: dict, checks: dict[str, Verification], notes: list[str], sec
                                          "verify_seconds": round(v.seconds, 3)}
                                      for g, v in checks.items()}}))
         return ok
-    print(f"{'group':<10} {'copied':>9} {'deleted':>8} {'source':>9} {'target':>9} {'owners':>7} "
+    # Rows are every row the group moves (e.g. devices + their idempotency records).
+    print(f"{'group':<10} {'copied':>9} {'deleted':>8} {'src rows':>9} {'dst rows':>9} {'owners':>7} "
           f"{'matched':>8} {'mismatch':>8} {'copy s':>8} {'verify s':>8}")
     for g, v in checks.items():
         c = copies.get(g)

@@ -319,7 +319,7 @@ def pending_escalations(pg_dsn: str) -> list[PendingEscalation]:
 
 
 def start_escalations(sfn_client, state_machine_arn: str, pending: list[PendingEscalation], *,
-                      table: str | None = None, now: datetime | None = None) -> int:
+                      now: datetime | None = None) -> int:
     """Start one execution per pending escalation, named by the alert id, first wait up to its due time.
 
     Input as stage 3's StepFunctionsWorkflow.start gives it; later waits follow the alert item's

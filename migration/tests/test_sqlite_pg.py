@@ -43,7 +43,8 @@ def test_copy_then_verify_then_rerun_is_a_no_op(seeded, service_dsns):
     assert all(v.ok for v in verify_all(seeded, service_dsns).values())
 
 
-def test_interrupted_readings_copy_resumes_to_the_same_result(seeded, service_dsns, postgres):
+def test_interrupted_readings_copy_resumes_to_the_same_result(seeded, service_dsns, postgres, monkeypatch):
+    monkeypatch.setattr(sqlite_pg, "REBUILD_INDEX_FROM", 1)  # the bulk path: index dropped, rebuilt
     dsn = service_dsns["readings"]
     partial = sqlite_pg.copy_readings(seeded.path, dsn, chunk=50, max_chunks=3)
     assert partial.batches == 3 and partial.notes
@@ -53,6 +54,8 @@ def test_interrupted_readings_copy_resumes_to_the_same_result(seeded, service_ds
     resumed = sqlite_pg.copy_readings(seeded.path, dsn, chunk=50)
     assert resumed.resumed_from is not None and resumed.resumed_from > 0
     assert sqlite_pg.verify_readings(seeded.path, dsn).ok
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT to_regclass('readings_by_device')").fetchone()[0] is not None
     # The same rows as one uninterrupted copy into another fresh database.
     fresh = postgres.create_database("telemetry")
     sqlite_pg.copy_readings(seeded.path, fresh)
