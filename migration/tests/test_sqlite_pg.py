@@ -1,4 +1,5 @@
 """Stage 1 SQLite -> stage 2 PostgreSQL: copy, verify, rerun, interrupt and resume, tamper."""
+import json
 import sqlite3
 from datetime import timedelta
 
@@ -152,3 +153,27 @@ def _owner_of_alert(seeded):
     owner, = sqlite3.connect(seeded.path).execute(
         "SELECT owner_id FROM alerts WHERE id = ?", [seeded.open_alert]).fetchone()
     return owner
+
+
+def test_a_post_devices_retried_after_the_move_replays_the_stage1_answer(seeded, service_dsns):
+    from stage2_microservices.common.testing import open_database
+    from stage2_microservices.common.uow import COMMON_SCHEMA
+    from stage2_microservices.services.devices.repository import PostgresDevicesUnitOfWork, schema_sql
+    from stage2_microservices.services.devices.service import DeviceService
+
+    sqlite_pg.copy_devices(seeded.path, service_dsns["devices"])
+    user_id, body, location = sqlite3.connect(seeded.path).execute(
+        "SELECT user_id, body, location FROM idempotency WHERE key = 'create-0'").fetchone()
+    from migration.tests.seed import START
+
+    async def run():
+        db = await open_database(service_dsns["devices"], [COMMON_SCHEMA, schema_sql()])
+        try:
+            service = DeviceService(lambda: PostgresDevicesUnitOfWork(db), clock=lambda: START + timedelta(hours=1))
+            first_spec = {"name": "co2", "kind": "co2", "high_threshold": 1000.0, "escalation_after_seconds": 60}
+            return await service.create(user_id, first_spec, "/devices", "create-0")
+        finally:
+            await db.close()
+
+    replayed = anyio.run(run)
+    assert (replayed.status, replayed.body, replayed.headers) == (201, json.loads(body), {"Location": location})
