@@ -120,9 +120,10 @@ def _dynamo(work: Path, sqlite_path: Path, base: str, count: int, total: int, wo
     (work / "stage3").mkdir()
     stack.start()
     try:
-        ddb = stack.client("dynamodb")
-        from botocore.config import Config
         import boto3
+        from botocore.config import Config
+
+        # Our own client: the stack's helper has a 10-connection pool, fewer than the workers.
         ddb = boto3.client("dynamodb", endpoint_url=stack.endpoint_url, region_name="us-east-1",
                            aws_access_key_id="test", aws_secret_access_key="test",
                            config=Config(max_pool_connections=max(10, workers * 2)))

@@ -222,7 +222,8 @@ def one_to_two(args) -> int:
                 kwargs = {"restart": args.restart} if group == "readings" else {}
                 copies[group] = sqlite_pg.COPY[group](sqlite_path, dsn, progress=log, **kwargs)
             log(f"verifying {group}")
-            checks[group] = sqlite_pg.VERIFY[group](sqlite_path, dsn)
+            checks[group] = sqlite_pg.VERIFY[group](sqlite_path, dsn, **(
+                {"progress": log} if group == "readings" else {}))
     if not args.verify_only and "identity" in args.groups:
         notes.append(carry_key_to_stage2(Path(args.source_dir), Path(args.target_dir)))
     return 0 if _report(copies, checks, notes, time.monotonic() - started, args.json) else 1
@@ -276,7 +277,8 @@ def two_to_three(args) -> int:
                     kwargs.update(sfn_client=sfn, state_machine_arn=arn)
                 copies[group] = pg_dynamo.COPY[group](dsn, table, ddb, progress=log, **kwargs)
             log(f"verifying {group}")
-            checks[group] = pg_dynamo.VERIFY[group](dsn, table, ddb, **extra)
+            checks[group] = pg_dynamo.VERIFY[group](dsn, table, ddb, **extra, **(
+                {"progress": log} if group == "readings" else {}))
     if not args.verify_only and "identity" in args.groups:
         notes.append(carry_key_to_stage3(Path(args.source_dir), ssm))
     return 0 if _report(copies, checks, notes, time.monotonic() - started, args.json) else 1

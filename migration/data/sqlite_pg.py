@@ -431,9 +431,9 @@ def verify_alerts(sqlite_path, pg_dsn: str) -> Verification:
     return _verify_small("alerts", "alerts", sqlite_path, pg_dsn, parts)
 
 
-def verify_readings(sqlite_path, pg_dsn: str) -> Verification:
+def verify_readings(sqlite_path, pg_dsn: str, *, progress: Progress | None = None) -> Verification:
     """Every reading (seq, value, recorded_at) per device in API order, folded per owner."""
-    timer = Timer()
+    timer, say = Timer(), progress or quiet
     a, b = DeviceDigests(), DeviceDigests()
     with closing(open_sqlite(sqlite_path)) as src, _target(pg_dsn, "telemetry") as conn:
         owner_of = dict(src.execute("SELECT id, owner_id FROM devices").fetchall())
@@ -441,6 +441,7 @@ def verify_readings(sqlite_path, pg_dsn: str) -> Verification:
                 "SELECT seq, device_id, value, recorded_at FROM readings"
                 " ORDER BY device_id, recorded_at, seq"):
             a.add(device_id, reading_line(seq, value, ms))
+        say(f"readings: {a.count} source rows hashed ({timer.seconds:.1f} s)")
         with conn.transaction(), conn.cursor(name="verify_readings") as cur:
             cur.itersize = 20_000
             # extract(epoch) is numeric (exact) since PostgreSQL 14.
