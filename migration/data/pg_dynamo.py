@@ -546,6 +546,14 @@ def verify_alerts(pg_dsn: str, table: str, dynamodb_client, *, devices_dsn: str 
     return compare("alerts", a, b, timer.start)
 
 
+def unsent_events(pg_dsn: str) -> int:
+    """Outbox rows a stage 2 service committed but has not published yet (0 if it has no outbox)."""
+    with _source(pg_dsn) as conn:
+        if conn.execute("SELECT to_regclass('outbox')").fetchone()[0] is None:
+            return 0
+        return conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+
+
 GROUPS = ("identity", "devices", "readings", "alerts")
 COPY = {"identity": copy_identity, "devices": copy_devices, "readings": copy_readings,
         "alerts": copy_alerts}
