@@ -30,6 +30,12 @@ from typing import Iterator
 
 import psycopg
 
+from homesense_core.model import Device
+# Imported here, not on first use: it pulls in FastAPI (~2 s), which must not land in a cutover's
+# write freeze.
+from stage2_microservices.common.devices_client import device_snapshot
+from stage2_microservices.common.uow import COMMON_SCHEMA
+
 from migration.data.common import (EPOCH, CopyStats, DeviceDigests, OwnerDigests, Progress, Timer,
                                    Verification, canonical, compare, from_ms, quiet, reading_line, to_ms)
 
@@ -64,8 +70,6 @@ def open_sqlite(path) -> sqlite3.Connection:
 
 
 def _schema(service: str) -> str:
-    from stage2_microservices.common.uow import COMMON_SCHEMA
-
     return COMMON_SCHEMA + (STAGE2 / "services" / service / "schema.sql").read_text() + CHECKPOINT_DDL
 
 
@@ -185,9 +189,6 @@ def copy_devices(sqlite_path, pg_dsn: str, *, progress: Progress | None = None) 
 
 
 def _projection_rows(devices: list[tuple]) -> list[tuple]:
-    from homesense_core.model import Device
-    from stage2_microservices.common.devices_client import device_snapshot
-
     return [(d[0], device_snapshot(Device(*d)), d[10], False) for d in devices]
 
 
