@@ -148,7 +148,7 @@ def test_cli_two_to_three_reports_and_carries_the_key(stage2, aws, tmp_path, mon
     # The CLI reads the fixed service database names: point them at this test's databases.
     monkeypatch.setattr(pg_dynamo, "DATABASE", {g: dsns[g].rsplit("/", 1)[1] for g in GROUPS})
     monkeypatch.setattr(cli, "_dsn", lambda b, db: f"{b}/{db}" if db != "devices" else dsns["devices"])
-    argv = ["--source-dir", str(tmp_path), "--pg-url", base, "--json"]
+    argv = ["--source-dir", str(tmp_path), "--pg-url", base, "--groups", "identity,alerts", "--json"]
     assert cli.main("2", "3", argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] and report["groups"]["alerts"]["verification"]["mismatches"] == []
