@@ -42,8 +42,10 @@ def _split_data_args(argv: list[str]) -> tuple[list[str], list[str]]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     extra: list[str] = []
-    if argv[:1] == ["data"] and not {"-h", "--help"} & set(argv):
+    if argv[:1] == ["data"]:
         argv, extra = _split_data_args(argv)
+        if len(argv) < 5 and {"-h", "--help"} & set(extra):
+            argv, extra = argv + ["--help"], []  # `data --help` alone: this parser's help
     args = _parser().parse_args(argv)
     if args.command == "steps":
         for s in STEPS:
