@@ -32,7 +32,7 @@ help:
 	@echo "make contract STAGE=1|2|3   or STEP=1b   or   make contract BASE_URL=... [WS_URL=...]"
 	@echo "make steps       list the migration steps from stage 1 to stage 3, in order"
 	@echo "make step STEP=1b   run one migration step on http://$(HOST):$(PORT)"
-	@echo "make migrate-data FROM=1 TO=2   move a whole stage's data (FROM=2 TO=3 too)"
+	@echo "make migrate-data FROM=1 TO=2   move a whole stage's data (FROM=2 TO=3 too; MIGRATE_ARGS=--help)"
 	@echo "make contract-stages / contract-steps   the contract suite against every stage / every step"
 	@echo "make e2e         API explorer and dashboard in Chromium, and the Postman collection with Newman, on every stage"
 	@echo "make browser / newman   only the browser tests / only Newman (E2E_STAGES=1,2,3)"
@@ -92,7 +92,8 @@ step: $(VENV)/.all
 
 migrate-data: $(VENV)/.all
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make migrate-data FROM=1 TO=2  (or FROM=2 TO=3)"; exit 2; }
-	@$(PY) -m migration data --from $(FROM) --to $(TO)
+	@$(PY) -m migration data --from $(FROM) --to $(TO) \
+	  $(if $(filter 3,$(TO)),--target-endpoint http://$(HOST):$(PORT)) $(MIGRATE_ARGS)
 
 # --- tests ------------------------------------------------------------------
 UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec migration

@@ -25,7 +25,27 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _split_data_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(`data --from A --to B`, everything else in order): REMAINDER drops options given after them."""
+    head, rest, i = ["data"], [], 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--from", "--to") and i + 1 < len(argv):
+            head += argv[i:i + 2]
+            i += 2
+            continue
+        (head if arg.startswith(("--from=", "--to=")) else rest).append(arg)
+        i += 1
+    return head, rest
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    extra: list[str] = []
+    if argv[:1] == ["data"]:
+        argv, extra = _split_data_args(argv)
+        if len(argv) < 5 and {"-h", "--help"} & set(extra):
+            argv, extra = argv + ["--help"], []  # `data --help` alone: this parser's help
     args = _parser().parse_args(argv)
     if args.command == "steps":
         for s in STEPS:
@@ -41,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_step(chosen, host=args.host, port=args.port, data_dir=args.data_dir,
                         control=args.control)
     from migration.data.cli import main as data_main
-    return data_main(args.source, args.target, args.rest)
+    return data_main(args.source, args.target, args.rest + extra)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ inserted open alert. Starting ours first, under the same name, makes the handler
 (ExecutionAlreadyExists), so the stage 2 schedule wins. No batch items (BATCH#) are written:
 copied readings were already evaluated by stage 2 and must not be evaluated again.
 
+Side effects through stage 3's stream handler, when the stack is deployed: each inserted alert
+is pushed as alert.opened to its owner's open WebSocket connections (none in a bulk move; in a
+live cutover, connections made to stage 3 before the alerts move would see them), and a device
+item deleted by the mirror purges its readings and alerts (as a DELETE /devices/{id} would).
+
 Idempotent: items are put whole (same item, same result); for each source owner, target devices
 and alerts the source no longer has are deleted. Readings go in chunks of parallel
 BatchWriteItem calls with a checkpoint item (MIGRATION#readings/CHECKPOINT) after each chunk.
@@ -39,13 +44,16 @@ from botocore.exceptions import ClientError
 from homesense_core.clock import parse_ts, utcnow
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
 from homesense_core.model import ACTIVE_STATUSES, Alert, Device, Reading, User
+# stage3_serverless has no __init__: its chalicelib is importable as a namespace package.
+from stage3_serverless.chalicelib.dynamo import items as it
 
 from migration.data.common import (CopyStats, DeviceDigests, OwnerDigests, Progress, Timer, Verification,
                                    canonical, compare, quiet, reading_line, to_ms)
 
 READINGS_CHUNK = 5_000
 BATCH_WRITE_MAX = 25
-WORKERS = 8
+# ministack on a busy 2-core box: 2 callers ~480 items/s, 8 ~790, 16 ~940-1,300 (it is the limit).
+WORKERS = 16
 # A live PostgreSQL source commits seqs out of order: a resumed copy re-reads this many seqs
 # below its checkpoint so a late commit is not skipped (puts are idempotent).
 LIVE_WINDOW = 10_000
@@ -53,12 +61,6 @@ LIVE_WINDOW = 10_000
 MIN_FIRST_WAIT_SECONDS = 2
 PENDING_SECONDS = 60  # stage 3 ports.PENDING_SECONDS: an idempotency claim's in-progress window
 CHECKPOINT_KEY = {"PK": "MIGRATION#readings", "SK": "CHECKPOINT"}
-
-
-def _items():
-    # stage3_serverless has no __init__: its chalicelib is importable as a namespace package.
-    from stage3_serverless.chalicelib.dynamo import items
-    return items
 
 
 def sibling_dsn(pg_dsn: str, database: str) -> str:
@@ -90,7 +92,6 @@ def _write(client, table: str, requests: list[dict]) -> None:
 def batch_write(client, table: str, puts: list[dict] = (), deletes: list[dict] = (),
                 workers: int = WORKERS) -> int:
     """Put and delete items in parallel 25-item BatchWriteItem calls; returns requests made."""
-    it = _items()
     requests = [{"PutRequest": {"Item": it.serialize(i)}} for i in puts]
     requests += [{"DeleteRequest": {"Key": it.serialize(k)}} for k in deletes]
     batches = [requests[i:i + BATCH_WRITE_MAX] for i in range(0, len(requests), BATCH_WRITE_MAX)]
@@ -104,7 +105,6 @@ def batch_write(client, table: str, puts: list[dict] = (), deletes: list[dict] =
 
 
 def _query(client, table: str, condition: str, values: dict, index: str | None = None) -> Iterator[dict]:
-    it = _items()
     kwargs = {"TableName": table, "KeyConditionExpression": condition,
               "ExpressionAttributeValues": it.serialize(values)}
     if index:
@@ -121,7 +121,6 @@ def _query(client, table: str, condition: str, values: dict, index: str | None =
 
 
 def _get(client, table: str, key: dict) -> dict | None:
-    it = _items()
     out = client.get_item(TableName=table, Key=it.serialize(key), ConsistentRead=True)
     return it.deserialize(out["Item"]) if "Item" in out else None
 
@@ -161,7 +160,6 @@ def _idem_item(row) -> dict:
 
 
 def _user_items(user: User) -> list[dict]:
-    it = _items()
     body = it.user_item(user)
     return [{**it.username_key(user.username), "type": "username", **body},
             {**it.user_key(user.id), "type": "user", **body}]
@@ -187,7 +185,6 @@ def copy_identity(pg_dsn: str, table: str, dynamodb_client, *, progress: Progres
 def copy_devices(pg_dsn: str, table: str, dynamodb_client, *, progress: Progress | None = None,
                  **_ignored) -> CopyStats:
     """Devices into their owner's partition (next_seq preserved) and POST /devices idempotency records."""
-    it = _items()
     stats, timer, say = CopyStats("devices"), Timer(), progress or quiet
     with _source(pg_dsn) as conn:
         devices, idem = _devices(conn), _idempotency(conn)
@@ -233,7 +230,6 @@ def copy_readings(pg_dsn: str, table: str, dynamodb_client, *, progress: Progres
     devices_dsn (default: the "devices" database beside pg_dsn) gives each device's owner, whose
     partition holds the device item whose next_seq is moved past the copied seqs.
     """
-    it = _items()
     stats, timer, say = CopyStats("readings"), Timer(), progress or quiet
     owner_of = _owners(devices_dsn or sibling_dsn(pg_dsn, "devices"))
     checkpoint = None if restart else _get(dynamodb_client, table, CHECKPOINT_KEY)
@@ -292,7 +288,6 @@ def copy_readings(pg_dsn: str, table: str, dynamodb_client, *, progress: Progres
 
 
 def _put_checkpoint(client, table: str, position: int) -> None:
-    it = _items()
     client.put_item(TableName=table, Item=it.serialize(
         {**CHECKPOINT_KEY, "type": "migration", "position": position, "updated_at": it.ts(utcnow())}))
 
@@ -319,7 +314,7 @@ def pending_escalations(pg_dsn: str) -> list[PendingEscalation]:
 
 
 def start_escalations(sfn_client, state_machine_arn: str, pending: list[PendingEscalation], *,
-                      table: str | None = None, now: datetime | None = None) -> int:
+                      now: datetime | None = None) -> int:
     """Start one execution per pending escalation, named by the alert id, first wait up to its due time.
 
     Input as stage 3's StepFunctionsWorkflow.start gives it; later waits follow the alert item's
@@ -348,7 +343,6 @@ def copy_alerts(pg_dsn: str, table: str, dynamodb_client, *, progress: Progress 
     Without sfn_client/state_machine_arn no execution is started: the deployed stream handler
     then starts one per inserted open alert with a full escalation period (noted in the stats).
     """
-    it = _items()
     stats, timer, say = CopyStats("alerts"), Timer(), progress or quiet
     with _source(devices_dsn or sibling_dsn(pg_dsn, "devices")) as conn:
         after = dict(conn.execute("SELECT id, escalation_after_seconds FROM devices").fetchall())
@@ -399,7 +393,6 @@ def _user_lines(u: User) -> list[tuple]:
 
 def verify_identity(pg_dsn: str, table: str, dynamodb_client) -> Verification:
     """Each user's profile and username claim, checksummed per user."""
-    it = _items()
     timer = Timer()
     with _source(pg_dsn) as conn:
         users = _users(conn)
@@ -447,7 +440,6 @@ def _source_idem(rows) -> list[tuple]:
 
 def verify_devices(pg_dsn: str, table: str, dynamodb_client) -> Verification:
     """Each owner's devices (their whole partition) and POST /devices idempotency records."""
-    it = _items()
     timer = Timer()
     with _source(pg_dsn) as conn:
         devices, idem = _devices(conn), _idempotency(conn)
@@ -465,9 +457,9 @@ def verify_devices(pg_dsn: str, table: str, dynamodb_client) -> Verification:
 
 
 def verify_readings(pg_dsn: str, table: str, dynamodb_client, *, devices_dsn: str | None = None,
-                    workers: int = WORKERS) -> Verification:
+                    workers: int = WORKERS, progress: Progress | None = None) -> Verification:
     """Every reading of every source device, in API order, folded per owner; plus idempotency records."""
-    timer = Timer()
+    timer, say = Timer(), progress or quiet
     owner_of = _owners(devices_dsn or sibling_dsn(pg_dsn, "devices"))
     a, b = DeviceDigests(), DeviceDigests()
     with _source(pg_dsn) as conn:
@@ -478,6 +470,7 @@ def verify_readings(pg_dsn: str, table: str, dynamodb_client, *, devices_dsn: st
             for seq, device_id, value, ms in cur:
                 a.add(device_id, reading_line(seq, value, ms))
         idem = _idempotency(conn)
+    say(f"readings: {a.count} source rows hashed ({timer.seconds:.1f} s); reading the table")
 
     def device_lines(device_id):
         return device_id, [reading_line(int(i["seq"]), float(i["value"]), to_ms(parse_ts(i["recorded_at"])))
@@ -511,7 +504,6 @@ def _claim_line(owner: str, device_id: str, kind: str, alert_id: str) -> tuple:
 
 def verify_alerts(pg_dsn: str, table: str, dynamodb_client, *, devices_dsn: str | None = None) -> Verification:
     """Each owner's alerts (found through GSI1, read from the base table) and active claims."""
-    it = _items()
     timer = Timer()
     with _source(devices_dsn or sibling_dsn(pg_dsn, "devices")) as conn:
         after = dict(conn.execute("SELECT id, escalation_after_seconds FROM devices").fetchall())
@@ -543,6 +535,14 @@ def verify_alerts(pg_dsn: str, table: str, dynamodb_client, *, devices_dsn: str 
     b.add_sorted(dst)
     a.count, b.count = len(rows), count
     return compare("alerts", a, b, timer.start)
+
+
+def unsent_events(pg_dsn: str) -> int:
+    """Outbox rows a stage 2 service committed but has not published yet (0 if it has no outbox)."""
+    with _source(pg_dsn) as conn:
+        if conn.execute("SELECT to_regclass('outbox')").fetchone()[0] is None:
+            return 0
+        return conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
 
 
 GROUPS = ("identity", "devices", "readings", "alerts")

@@ -20,13 +20,21 @@ The target schema is created if missing, with the services' own DDL.
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
+import threading
 from contextlib import closing, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
 import psycopg
+
+from homesense_core.model import Device
+# Imported here, not on first use: it pulls in FastAPI (~2 s), which must not land in a cutover's
+# write freeze.
+from stage2_microservices.common.devices_client import device_snapshot
+from stage2_microservices.common.uow import COMMON_SCHEMA
 
 from migration.data.common import (EPOCH, CopyStats, DeviceDigests, OwnerDigests, Progress, Timer,
                                    Verification, canonical, compare, from_ms, quiet, reading_line, to_ms)
@@ -40,6 +48,7 @@ CREATE TABLE IF NOT EXISTS migration_checkpoint (
 );
 """
 READINGS_CHUNK = 100_000
+REBUILD_INDEX_FROM = 50_000  # rows; below this, dropping and rebuilding the index is not worth it
 
 USER_COLS = ("id", "username", "password_hash", "created_at")
 DEVICE_COLS = ("id", "owner_id", "name", "room", "kind", "unit", "low_threshold", "high_threshold",
@@ -61,8 +70,6 @@ def open_sqlite(path) -> sqlite3.Connection:
 
 
 def _schema(service: str) -> str:
-    from stage2_microservices.common.uow import COMMON_SCHEMA
-
     return COMMON_SCHEMA + (STAGE2 / "services" / service / "schema.sql").read_text() + CHECKPOINT_DDL
 
 
@@ -182,9 +189,6 @@ def copy_devices(sqlite_path, pg_dsn: str, *, progress: Progress | None = None) 
 
 
 def _projection_rows(devices: list[tuple]) -> list[tuple]:
-    from homesense_core.model import Device
-    from stage2_microservices.common.devices_client import device_snapshot
-
     return [(d[0], device_snapshot(Device(*d)), d[10], False) for d in devices]
 
 
@@ -232,6 +236,61 @@ class _TimestampText:
         return f"{prefix}{frac:03d}+00"
 
 
+class _Chunks:
+    """COPY text of successive seq ranges, read and formatted in a thread one chunk ahead.
+
+    While PostgreSQL ingests chunk n (no GIL held while we wait for it), chunk n+1 is prepared.
+    """
+
+    def __init__(self, sqlite_path, after: int, size: int):
+        self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(sqlite_path, after, size), daemon=True)
+        self._thread.start()
+
+    def _run(self, sqlite_path, after, size):
+        ts_text, ids = _TimestampText(), {}
+        try:
+            with closing(open_sqlite(sqlite_path)) as src:
+                while not self._stop.is_set():
+                    rows = src.execute("SELECT seq, device_id, value, recorded_at FROM readings"
+                                       " WHERE seq > ? ORDER BY seq LIMIT ?", [after, size]).fetchall()
+                    if not rows:
+                        break
+                    lines = []
+                    for seq, device_id, value, recorded in rows:
+                        did = ids.get(device_id)
+                        if did is None:
+                            did = ids[device_id] = device_id.translate(_COPY_ESCAPES)
+                        lines.append(f"{seq}\t{did}\t{value!r}\t{ts_text(recorded)}\n")
+                    after = rows[-1][0]
+                    self._put((after, "".join(lines), len(rows)))
+            self._put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._put(exc)
+
+    def _put(self, item) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -245,7 +304,6 @@ def copy_readings(sqlite_path, pg_dsn: str, *, progress: Progress | None = None,
     copied seqs so readings accepted by stage 2 afterwards sort after them.
     """
     stats, timer, say = CopyStats("readings"), Timer(), progress or quiet
-    ts_text = _TimestampText()
     with closing(open_sqlite(sqlite_path)) as src, _target(pg_dsn, "telemetry") as conn:
         source_max = src.execute("SELECT coalesce(max(seq), 0) FROM readings").fetchone()[0]
         total = src.execute("SELECT count(*) FROM readings").fetchone()[0]
@@ -262,33 +320,35 @@ def copy_readings(sqlite_path, pg_dsn: str, *, progress: Progress | None = None,
                                           [devices]).rowcount
             stats.copied += _idempotency_mirror(conn, src, stats)
         say(f"readings: {total} in the source, copying seq > {position} in chunks of {chunk}")
-        while max_chunks is None or stats.batches < max_chunks:
-            rows = src.execute("SELECT seq, device_id, value, recorded_at FROM readings WHERE seq > ?"
-                               " ORDER BY seq LIMIT ?", [position, chunk]).fetchall()
-            if not rows:
-                break
-            last = rows[-1][0]
-            lines, ids = [], {}
-            for seq, device_id, value, recorded in rows:
-                did = ids.get(device_id)
-                if did is None:
-                    did = ids[device_id] = device_id.translate(_COPY_ESCAPES)
-                lines.append(f"{seq}\t{did}\t{value!r}\t{ts_text(recorded)}\n")
-            with conn.transaction():
-                # Whatever an earlier run left in this seq range is replaced, not duplicated.
-                stats.deleted += conn.execute("DELETE FROM readings WHERE seq > %s AND seq <= %s",
-                                              [position, last]).rowcount
-                with conn.cursor().copy("COPY readings (seq, device_id, value, recorded_at) FROM STDIN") as cp:
-                    cp.write("".join(lines))
-                _set_checkpoint(conn, "readings", last)
-            position = last
-            stats.copied += len(rows)
-            stats.batches += 1
-            say(f"readings: {stats.copied} copied (seq {last}/{source_max}, {timer.seconds:.1f} s)")
-        else:
-            stats.seconds = timer.seconds
-            stats.notes.append(f"stopped after {max_chunks} chunks")
-            return stats
+        rebuild = position == 0 and total >= REBUILD_INDEX_FROM and \
+            conn.execute("SELECT NOT EXISTS (SELECT 1 FROM readings)").fetchone()[0]
+        if rebuild:
+            # Into an empty table one index build after the load beats a million index inserts.
+            # A crash before the rebuild is harmless: the next run's schema step recreates it.
+            conn.execute("DROP INDEX IF EXISTS readings_by_device")
+        chunks = _Chunks(sqlite_path, position, chunk)
+        try:
+            for last, text, n in chunks:
+                if max_chunks is not None and stats.batches >= max_chunks:
+                    stats.notes.append(f"stopped after {max_chunks} chunks")
+                    stats.seconds = timer.seconds
+                    return stats
+                with conn.transaction():
+                    # Whatever an earlier run left in this seq range is replaced, not duplicated.
+                    stats.deleted += conn.execute("DELETE FROM readings WHERE seq > %s AND seq <= %s",
+                                                  [position, last]).rowcount
+                    with conn.cursor().copy("COPY readings (seq, device_id, value, recorded_at) FROM STDIN") as cp:
+                        cp.write(text)
+                    _set_checkpoint(conn, "readings", last)
+                position = last
+                stats.copied += n
+                stats.batches += 1
+                say(f"readings: {stats.copied} copied (seq {last}/{source_max}, {timer.seconds:.1f} s)")
+        finally:
+            chunks.close()
+        if rebuild:
+            say("readings: building the (device_id, recorded_at, seq) index")
+            conn.execute(_schema("telemetry"))
         with conn.transaction():
             stats.deleted += conn.execute("DELETE FROM readings WHERE seq > %s", [source_max]).rowcount
             conn.execute("SELECT setval(pg_get_serial_sequence('readings', 'seq'),"
@@ -372,9 +432,9 @@ def verify_alerts(sqlite_path, pg_dsn: str) -> Verification:
     return _verify_small("alerts", "alerts", sqlite_path, pg_dsn, parts)
 
 
-def verify_readings(sqlite_path, pg_dsn: str) -> Verification:
+def verify_readings(sqlite_path, pg_dsn: str, *, progress: Progress | None = None) -> Verification:
     """Every reading (seq, value, recorded_at) per device in API order, folded per owner."""
-    timer = Timer()
+    timer, say = Timer(), progress or quiet
     a, b = DeviceDigests(), DeviceDigests()
     with closing(open_sqlite(sqlite_path)) as src, _target(pg_dsn, "telemetry") as conn:
         owner_of = dict(src.execute("SELECT id, owner_id FROM devices").fetchall())
@@ -382,6 +442,7 @@ def verify_readings(sqlite_path, pg_dsn: str) -> Verification:
                 "SELECT seq, device_id, value, recorded_at FROM readings"
                 " ORDER BY device_id, recorded_at, seq"):
             a.add(device_id, reading_line(seq, value, ms))
+        say(f"readings: {a.count} source rows hashed ({timer.seconds:.1f} s)")
         with conn.transaction(), conn.cursor(name="verify_readings") as cur:
             cur.itersize = 20_000
             # extract(epoch) is numeric (exact) since PostgreSQL 14.

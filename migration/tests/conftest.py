@@ -18,6 +18,13 @@ class FreshDatabases(dict):
         return self[group]
 
 
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory):
+    """One stage 1 data set made through the monolith's use cases, shared by every test (read-only)."""
+    from migration.tests.seed import seed_stage1
+    return seed_stage1(tmp_path_factory.mktemp("stage1") / "homesense.sqlite3")
+
+
 @pytest.fixture
 def service_dsns(postgres):  # noqa: F811
     return FreshDatabases(postgres)

@@ -10,16 +10,14 @@ from moto import mock_aws
 from migration.data import pg_dynamo, sqlite_pg
 from migration.data.common import from_ms
 from migration.data.pg_dynamo import COPY, GROUPS, VERIFY
-from migration.tests.seed import seed_stage1
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "stage3_serverless" / "resources" / "template.json"
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
-def stage2(tmp_path_factory, postgres):
+def stage2(seeded, postgres):
     """A stage 2 data set: the seeded stage 1 data copied by the (already tested) 1 -> 2 move."""
-    seeded = seed_stage1(tmp_path_factory.mktemp("stage1") / "homesense.sqlite3")
     dsns = {}
     for group in sqlite_pg.GROUPS:
         database = sqlite_pg.DATABASE[group]
@@ -133,3 +131,30 @@ def test_a_tampered_item_fails_verification_and_names_its_owner(stage2, aws):
     ddb.update_item(TableName="homesense", Key={"PK": {"S": f"USER#{owner}"}, "SK": {"S": "PROFILE"}},
                     UpdateExpression="SET password_hash = :h", ExpressionAttributeValues={":h": {"S": "x"}})
     assert pg_dynamo.verify_identity(dsns["identity"], "homesense", ddb).mismatches == [owner]
+
+
+def test_cli_two_to_three_reports_and_carries_the_key(stage2, aws, tmp_path, monkeypatch, capsys):
+    from migration.data import cli
+
+    ddb, sfn, arn = aws
+    ssm = boto3.client("ssm", region_name=REGION)
+    _, dsns = stage2
+    key = tmp_path / cli.STAGE2_KEY
+    key.parent.mkdir(parents=True)
+    key.write_text("-----BEGIN PRIVATE KEY-----\nstage 2\n")
+    # The stack lookup is the only part that needs a real endpoint; the rest runs on moto.
+    monkeypatch.setattr(cli, "stage3_target", lambda args: (ddb, "homesense", sfn, arn, ssm))
+    base = dsns["identity"].rsplit("/", 1)[0]
+    # The CLI reads the fixed service database names: point them at this test's databases.
+    monkeypatch.setattr(pg_dynamo, "DATABASE", {g: dsns[g].rsplit("/", 1)[1] for g in GROUPS})
+    monkeypatch.setattr(cli, "_dsn", lambda b, db: f"{b}/{db}" if db != "devices" else dsns["devices"])
+    argv = ["--source-dir", str(tmp_path), "--pg-url", base, "--groups", "identity,alerts", "--json"]
+    assert cli.main("2", "3", argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] and report["groups"]["alerts"]["verification"]["mismatches"] == []
+    assert ssm.get_parameter(Name=cli.STAGE3_KEY_PARAMETER, WithDecryption=True)["Parameter"]["Value"] == \
+        key.read_text()
+    owner = next(iter(stage2[0].devices.values()))
+    ddb.delete_item(TableName="homesense", Key={"PK": {"S": f"USER#{owner}"}, "SK": {"S": "PROFILE"}})
+    assert cli.main("2", "3", argv[:-1] + ["--verify-only"]) == 1
+    assert f"mismatching owners: {owner}" in capsys.readouterr().out

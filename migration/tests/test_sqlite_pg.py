@@ -1,4 +1,5 @@
 """Stage 1 SQLite -> stage 2 PostgreSQL: copy, verify, rerun, interrupt and resume, tamper."""
+import json
 import sqlite3
 from datetime import timedelta
 
@@ -8,12 +9,6 @@ import pytest
 
 from migration.data import sqlite_pg
 from migration.data.sqlite_pg import COPY, GROUPS, VERIFY
-from migration.tests.seed import seed_stage1
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    return seed_stage1(tmp_path_factory.mktemp("stage1") / "homesense.sqlite3")
 
 
 def copy_all(seeded, dsns, **kw):
@@ -49,7 +44,8 @@ def test_copy_then_verify_then_rerun_is_a_no_op(seeded, service_dsns):
     assert all(v.ok for v in verify_all(seeded, service_dsns).values())
 
 
-def test_interrupted_readings_copy_resumes_to_the_same_result(seeded, service_dsns, postgres):
+def test_interrupted_readings_copy_resumes_to_the_same_result(seeded, service_dsns, postgres, monkeypatch):
+    monkeypatch.setattr(sqlite_pg, "REBUILD_INDEX_FROM", 1)  # the bulk path: index dropped, rebuilt
     dsn = service_dsns["readings"]
     partial = sqlite_pg.copy_readings(seeded.path, dsn, chunk=50, max_chunks=3)
     assert partial.batches == 3 and partial.notes
@@ -59,6 +55,8 @@ def test_interrupted_readings_copy_resumes_to_the_same_result(seeded, service_ds
     resumed = sqlite_pg.copy_readings(seeded.path, dsn, chunk=50)
     assert resumed.resumed_from is not None and resumed.resumed_from > 0
     assert sqlite_pg.verify_readings(seeded.path, dsn).ok
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT to_regclass('readings_by_device')").fetchone()[0] is not None
     # The same rows as one uninterrupted copy into another fresh database.
     fresh = postgres.create_database("telemetry")
     sqlite_pg.copy_readings(seeded.path, fresh)
@@ -155,3 +153,27 @@ def _owner_of_alert(seeded):
     owner, = sqlite3.connect(seeded.path).execute(
         "SELECT owner_id FROM alerts WHERE id = ?", [seeded.open_alert]).fetchone()
     return owner
+
+
+def test_a_post_devices_retried_after_the_move_replays_the_stage1_answer(seeded, service_dsns):
+    from stage2_microservices.common.testing import open_database
+    from stage2_microservices.common.uow import COMMON_SCHEMA
+    from stage2_microservices.services.devices.repository import PostgresDevicesUnitOfWork, schema_sql
+    from stage2_microservices.services.devices.service import DeviceService
+
+    sqlite_pg.copy_devices(seeded.path, service_dsns["devices"])
+    user_id, body, location = sqlite3.connect(seeded.path).execute(
+        "SELECT user_id, body, location FROM idempotency WHERE key = 'create-0'").fetchone()
+    from migration.tests.seed import START
+
+    async def run():
+        db = await open_database(service_dsns["devices"], [COMMON_SCHEMA, schema_sql()])
+        try:
+            service = DeviceService(lambda: PostgresDevicesUnitOfWork(db), clock=lambda: START + timedelta(hours=1))
+            first_spec = {"name": "co2", "kind": "co2", "high_threshold": 1000.0, "escalation_after_seconds": 60}
+            return await service.create(user_id, first_spec, "/devices", "create-0")
+        finally:
+            await db.close()
+
+    replayed = anyio.run(run)
+    assert (replayed.status, replayed.body, replayed.headers) == (201, json.loads(body), {"Location": location})
