@@ -96,7 +96,7 @@ migrate-data: $(VENV)/.all
 	  $(if $(filter 3,$(TO)),--target-endpoint http://$(HOST):$(PORT)) $(MIGRATE_ARGS)
 
 # --- tests ------------------------------------------------------------------
-UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec migration
+UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec migration/tests
 CONTRACT_STAGES ?= 1 2 3
 # Every migration step runs the same, unchanged contract suite.
 CONTRACT_STEPS ?= 1a 1b 1c 1d
