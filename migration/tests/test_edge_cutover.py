@@ -137,7 +137,8 @@ def test_frozen_group_writes_get_503_with_retry_after_and_reads_pass():
         assert r["direct_response"]["status"] == 503
         assert r["response_headers_to_add"][0]["header"] == {"key": "Retry-After", "value": "1"}
         # Each frozen route sits right before the route it shadows, for writes only.
-        assert table[table.index(r) + 1]["match"]["path"] == r["match"]["path"]
+        shadowed = {k: v for k, v in r["match"].items() if k != "headers"}
+        assert table[table.index(r) + 1]["match"] == shadowed
     assert all(r.get("route", {}).get("cluster") == "monolith" for r in table if "route" in r)
 
 
@@ -188,8 +189,14 @@ def test_the_whole_1x_path_carries_users_readings_alerts_and_devices(running):
         assert alerts["source_count"] == alerts["target_count"] >= 1 and alerts["mismatches"] == []
         assert result["push_disconnected"] == 1
         # The monolith closed the socket with 1012 so the client reconnects, now to the notifier.
-        with pytest.raises(Exception):
-            on_monolith.recv(timeout=10)
+        # Pushes the monolith sent before (the alert escalates every 4 s) may still be queued;
+        # a timeout is not a close, so only ConnectionClosed passes.
+        from websockets.exceptions import ConnectionClosed
+
+        with pytest.raises(ConnectionClosed):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                assert json.loads(on_monolith.recv(timeout=10))["type"].startswith("alert.")
     with connect(ws_url) as on_notifier:
         # The alert opened by the monolith before the cutover escalates on schedule after it.
         deadline = time.monotonic() + 30
