@@ -25,6 +25,7 @@ DATA_GROUPS = ("identity", "devices", "readings", "alerts")
 # The stage 2 database that owns each group's rows.
 DATABASE_OF = {"identity": "identity", "devices": "devices", "readings": "telemetry", "alerts": "alerts"}
 DRAIN_TIMEOUT_S = 30.0
+QUIET_S = 1.0
 
 
 def moving_groups(a: Step, b: Step) -> list[str]:
@@ -141,14 +142,20 @@ class Cutovers:
             return
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         databases = ("devices", "telemetry", "alerts")
+        quiet_since = None
         while time.monotonic() < deadline:
             pending = 0
             for db in databases:
                 dsn = self.pg_dsn({"devices": "devices", "telemetry": "readings", "alerts": "alerts"}[db])
                 with psycopg.connect(dsn) as conn:
                     pending += conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
-            if pending == 0 and self.consumers_idle():
-                return
+            if pending or not self.consumers_idle():
+                quiet_since = None
+            else:
+                # A write in flight when the freeze began commits a moment later: stay quiet a while.
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= QUIET_S:
+                    return
             time.sleep(0.2)
         raise TimeoutError(f"stage 2 did not drain its outboxes and consumers within {DRAIN_TIMEOUT_S:.0f} s")
 

@@ -70,6 +70,9 @@ class Runtime:
         log.info("stopped")
 
 
+QUIET_S = 1.0
+
+
 class MigrationControls:
     """What a migration cutover asks of the monolith when alerts and push move out of it."""
 
@@ -84,8 +87,18 @@ class MigrationControls:
         """Stop the escalation scheduler, then handle every pending outbox event now."""
         self.runtime.scheduler_loop.stop()
         deadline = time.monotonic() + self.drain_seconds
-        while self._pending() and time.monotonic() < deadline:
-            self.worker.run_once()
+        quiet_since = None
+        # A write that was in flight when the edge froze commits its outbox row a moment later:
+        # the outbox must stay empty for QUIET_S, not just be empty once.
+        while time.monotonic() < deadline:
+            if self._pending():
+                quiet_since = None
+                self.worker.run_once()
+                continue
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= QUIET_S:
+                break
+            time.sleep(0.1)
         return {"outbox_pending": self._pending(), "scheduler": "stopped"}
 
     def resume(self) -> dict:
