@@ -27,6 +27,8 @@ from migration.steps import GROUPS, MONOLITH, STEP_NAMES, Step, previous, step
 
 TECHNIQUE = ("edge write freeze (Envoy 503 problem+json + Retry-After: 1 on the moving groups' writes), "
              "copy + verify (counts, per-owner checksums), atomic RDS routes-file swap, unfreeze")
+# Requests already past the edge when the freeze began finish within this (they take ms here).
+IN_FLIGHT_GRACE_S = 1.0
 # Which stored data each route group carries (push and health carry none).
 DATA_OF_GROUP = {"identity": "identity", "devices": "devices", "readings": "readings", "alerts": "alerts"}
 
@@ -143,6 +145,10 @@ class Controller:
         phases = result["phases_ms"] = {"freeze": _ms_since(t0)}
         switched = False
         try:
+            if not (alerts_out or alerts_back):
+                # A write that reached the old owner just before the freeze may still be
+                # committing; the hand-overs below wait for a quiet outbox instead.
+                time.sleep(IN_FLIGHT_GRACE_S)
             if alerts_out:
                 # The monolith stops escalating and handles (and relays) every pending outbox event,
                 # so the copy sees every alert the readings accepted so far will ever open.
