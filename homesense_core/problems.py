@@ -103,6 +103,11 @@ class NotFound(ProblemError):
     slug = "not-found"
 
 
+def not_found(resource: str) -> NotFound:
+    """The one 404 wording for a resource, e.g. not_found("Device"): "Device not found."."""
+    return NotFound(f"{resource} not found.")
+
+
 class MethodNotAllowed(ProblemError):
     """405: the route exists but not with this method."""
 

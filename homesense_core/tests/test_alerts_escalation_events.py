@@ -5,8 +5,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from homesense_core.alerts import (EVENT_FOR_CHANGE, Transition, acknowledge, evaluate_reading,
-                                   out_of_range_kind)
+from homesense_core.alerts import (Transition, acknowledge, alert_events, evaluate_batch,
+                                   evaluate_reading, out_of_range_kind)
 from homesense_core.clock import UTC
 from homesense_core.escalation import MAX_LEVEL, escalate, escalation_due_at
 from homesense_core.events import EVENT_TYPES, client_reply, push_message
@@ -118,9 +118,41 @@ def test_batch_in_array_order_opens_updates_then_resolves():
     assert active[0].reading_count == 1 and active[0].first_value == 2.0
 
 
-def test_event_for_change_maps_only_pushed_changes():
-    assert EVENT_FOR_CHANGE == {"opened": "alert.opened", "resolved": "alert.resolved"}
-    assert "updated" not in EVENT_FOR_CHANGE
+def test_evaluate_batch_folds_readings_in_order_and_returns_the_active_alerts_after():
+    transitions, active = evaluate_batch(device(), [5.0, 4.0, 3.0, 20.0, 2.0], [], T0, new_id=ids())
+    assert [t.change for t in transitions] == ["opened", "updated", "updated", "resolved", "opened"]
+    assert [a.id for a in active] == ["alert2"] and active[0].first_value == 2.0
+    assert transitions[1].before == transitions[0].alert and transitions[0].before is None
+    assert transitions[3].before.reading_count == 3
+
+
+def test_evaluate_batch_ignores_inactive_and_foreign_alerts_it_is_given():
+    resolved = replace(open_alert(), status="resolved")
+    foreign = replace(open_alert(), id="f", device_id="other")
+    transitions, active = evaluate_batch(device(), [20.0], [resolved, foreign], T0)
+    assert transitions == [] and active == []
+
+
+def test_updates_announce_nothing_opening_and_resolving_announce_themselves():
+    transitions, _ = evaluate_batch(device(), [5.0, 4.0, 20.0], [], T0, new_id=ids())
+    names = [[e.name for e in alert_events(t.before, t.alert)] for t in transitions]
+    assert names == [["alert.opened"], [], ["alert.resolved"]]
+
+
+def test_escalation_and_acknowledgement_announce_themselves_with_the_owner():
+    alert = open_alert()
+    escalated = escalate(alert, 300, T0 + timedelta(seconds=300))
+    assert [e.name for e in alert_events(alert, escalated)] == ["alert.escalated"]
+    acked, _ = acknowledge(escalated, T0 + timedelta(seconds=301))
+    (event,) = alert_events(escalated, acked)
+    assert event.name == "alert.acknowledged" and event.owner_id == "owner1"
+    assert event.alert["status"] == "acknowledged" and "owner_id" not in event.alert
+
+
+def test_a_removed_or_unchanged_alert_announces_nothing():
+    alert = open_alert()
+    assert alert_events(alert, None) == [] and alert_events(None, None) == []
+    assert alert_events(alert, alert) == []
 
 
 def test_acknowledge_open_alert_sets_status_and_time():

@@ -1,8 +1,7 @@
 """Devices: create, list, read, patch, delete."""
 from __future__ import annotations
 
-from homesense_core.clock import format_ts
-from homesense_core.cursor import keyset_page, keyset_position
+from homesense_core.cursor import DEVICES, keyset_page
 from homesense_core.escalation import escalation_due_at
 from homesense_core.model import device_to_json
 from homesense_core.validation import apply_device_patch, new_device, parse_new_device, parse_page_query
@@ -30,10 +29,10 @@ def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Cloc
 def list_devices(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     """One page of the caller's devices, oldest first."""
     page = parse_page_query(query, default_limit=50, max_limit=200)
-    after = keyset_position(page.cursor, "t", "k", str)
+    after = DEVICES.position(page.cursor)
     with uow() as tx:
         rows = tx.devices.list_for_owner(owner_id, page.limit + 1, after)
-    return keyset_page(rows, page.limit, device_to_json, lambda d: {"t": format_ts(d.created_at), "k": d.id})
+    return keyset_page(rows, page.limit, device_to_json, DEVICES.of)
 
 
 def get_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> dict:

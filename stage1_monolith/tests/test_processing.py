@@ -73,7 +73,7 @@ def test_poison_event_is_skipped_after_repeated_failures(memory_uow, clock, hub,
     calls = {"n": 0}
     import stage1_monolith.services.processing as processing
 
-    real = processing._evaluate_batch
+    real = processing._apply_readings
 
     def flaky(tx, payload, now):
         calls["n"] += 1
@@ -81,7 +81,7 @@ def test_poison_event_is_skipped_after_repeated_failures(memory_uow, clock, hub,
             raise RuntimeError("boom")
         return real(tx, payload, now)
 
-    monkeypatch.setattr(processing, "_evaluate_batch", flaky)
+    monkeypatch.setattr(processing, "_apply_readings", flaky)
     for _ in range(5):
         world["worker"].run_once()
     assert world["worker"].run_once() == 1  # the second event still gets handled

@@ -4,10 +4,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from homesense_core.clock import UTC
-from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS, fingerprint, validate_key
 from homesense_core.model import (ALERT_KINDS, ALERT_STATUSES, DEVICE_KINDS, Alert, Device, Reading,
                                   User, alert_to_json, device_to_json, reading_to_json, user_to_json)
-from homesense_core.problems import ValidationFailed
 from homesense_core.ratelimit import DEFAULT_BURST, DEFAULT_RATE, TokenBucket
 from homesense_core.summary import summarize
 
@@ -141,31 +139,3 @@ def test_summary_mean_is_a_float_and_survives_huge_values():
     assert isinstance(summarize([(2, T0)])["mean"], float)
     assert summarize([(1e308, T0), (1e308, T0)])["mean"] == 1e308
     assert math.isclose(summarize([(0.1, T0)] * 10)["mean"], 0.1)
-
-
-# --- idempotency --------------------------------------------------------------------
-
-def test_idempotency_ttl_is_24_hours():
-    assert IDEMPOTENCY_TTL_SECONDS == 24 * 3600
-
-
-@pytest.mark.parametrize("key", ["a", "x" * 255, "key-1_2.3~!", "01HZZ"])
-def test_validate_key_accepts_visible_ascii(key):
-    assert validate_key(key) == key
-
-
-@pytest.mark.parametrize("key", ["", "x" * 256, "has space", "tab\t", "ключ", "a\n", None])
-def test_validate_key_rejects_others_on_the_header_field(key):
-    with pytest.raises(ValidationFailed) as info:
-        validate_key(key)
-    assert [e.field for e in info.value.errors] == ["Idempotency-Key"]
-
-
-def test_fingerprint_ignores_key_order_and_spacing():
-    assert fingerprint("post", "/devices", {"a": 1, "b": [1, 2]}) == fingerprint("POST", "/devices", {"b": [1, 2], "a": 1})
-
-
-def test_fingerprint_differs_by_method_path_and_body():
-    base = fingerprint("POST", "/devices", {"a": 1})
-    assert len({base, fingerprint("PATCH", "/devices", {"a": 1}), fingerprint("POST", "/devices/x", {"a": 1}),
-                fingerprint("POST", "/devices", {"a": 2}), fingerprint("POST", "/devices", None)}) == 5
