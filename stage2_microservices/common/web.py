@@ -1,5 +1,6 @@
 """HTTP edges shared by the services: problem+json errors, request ids, caller identity, bodies."""
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -93,6 +94,22 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_headers)
         finally:
             request_id_var.reset(token)
+
+
+def current_request_id() -> str | None:
+    """The id of the request (or event) being handled, None outside one; events carry it on."""
+    value = request_id_var.get()
+    return None if value == "-" else value
+
+
+@contextlib.contextmanager
+def request_id_of(request_id: str | None):
+    """Handle an event under the request id it carries, so its logs and events follow the request."""
+    token = request_id_var.set(request_id or "-")
+    try:
+        yield
+    finally:
+        request_id_var.reset(token)
 
 
 class _RequestIdFilter(logging.Filter):

@@ -6,9 +6,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
+from homesense_core.integration_events import device_from_snapshot, device_snapshot
 from homesense_core.model import ACTIVE_STATUSES, Alert, Device
 
-from stage2_microservices.common.devices_client import device_from_snapshot, device_snapshot
 from stage2_microservices.common.uow import InMemoryUnitOfWork, MemoryState, PostgresUnitOfWork
 
 _ALERT_COLUMNS = tuple(Alert.__dataclass_fields__)

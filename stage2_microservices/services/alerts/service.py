@@ -1,24 +1,28 @@
 """Alert use cases: evaluate reading events in order, escalate due alerts, read and acknowledge."""
 
+from dataclasses import replace
 from typing import Callable
 
-from homesense_core.alerts import EVENT_FOR_CHANGE, acknowledge, evaluate_reading
-from homesense_core.clock import format_ts, utcnow
-from homesense_core.cursor import keyset_page, keyset_position
+from homesense_core.alerts import acknowledge, alert_events, evaluate_batch
+from homesense_core.clock import utcnow
+from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.escalation import escalate, escalation_due_at
+from homesense_core.integration_events import DeviceChanged, ReadingsAccepted, decode
 from homesense_core.model import Alert, alert_to_json
-from homesense_core.problems import NotFound, ServiceUnavailable
+from homesense_core.problems import ServiceUnavailable, not_found
 from homesense_core.validation import parse_alerts_query
 
-from stage2_microservices.common.devices_client import DeviceDirectory, device_from_snapshot
+from stage2_microservices.common.devices_client import DeviceDirectory
 from stage2_microservices.common.uow import UnitOfWork
+from stage2_microservices.common.web import current_request_id, request_id_of
 
 READINGS_CONSUMER = "alerts-readings"
 DEVICES_CONSUMER = "alerts-devices"
 
 
-async def _announce(uow: UnitOfWork, event_type: str, alert: Alert) -> None:
-    await uow.add_event(event_type, {"alert": alert_to_json(alert), "owner_id": alert.owner_id})
+async def _announce(uow: UnitOfWork, before: Alert | None, after: Alert) -> None:
+    for event in alert_events(before, after):
+        await uow.add_event(replace(event, request_id=current_request_id()))
 
 
 class AlertService:
@@ -32,9 +36,14 @@ class AlertService:
 
     async def on_readings(self, event_type: str, payload: dict, msg_id: str) -> None:
         """reading.accepted: apply the rule to each reading in array order (once per message)."""
-        if event_type != "reading.accepted":
+        event = decode(event_type, payload)
+        if not isinstance(event, ReadingsAccepted):
             return
-        device = device_from_snapshot(payload["device"])
+        with request_id_of(event.request_id):
+            await self._apply_readings(event, msg_id)
+
+    async def _apply_readings(self, event: ReadingsAccepted, msg_id: str) -> None:
+        device = event.device
         now = self.clock()
         async with self.uow() as uow:
             if not await uow.first_delivery(READINGS_CONSUMER, msg_id):
@@ -44,16 +53,12 @@ class AlertService:
                 await uow.commit()  # remember the message; a deleted device raises nothing
                 return
             after = projected.device.escalation_after_seconds
-            active = await uow.alerts.active_for_device(device.id)
+            transitions, _ = evaluate_batch(device, [r.value for r in event.readings],
+                                            await uow.alerts.active_for_device(device.id), now)
             changed: dict[str, Alert] = {}
-            for reading in payload["readings"]:
-                for t in evaluate_reading(device, reading["value"], active, now):
-                    changed[t.alert.id] = t.alert
-                    active = [a for a in active if a.id != t.alert.id]
-                    if t.change != "resolved":
-                        active.append(t.alert)
-                    if t.change in EVENT_FOR_CHANGE:
-                        await _announce(uow, EVENT_FOR_CHANGE[t.change], t.alert)
+            for t in transitions:
+                changed[t.alert.id] = t.alert  # only the last state of each alert is stored
+                await _announce(uow, t.before, t.alert)
             for alert in changed.values():
                 await uow.alerts.save(alert, escalation_due_at(alert, after))
             await uow.commit()
@@ -61,11 +66,18 @@ class AlertService:
 
     async def on_device(self, event_type: str, payload: dict, msg_id: str) -> None:
         """device.*: keep the projection; a deletion drops the device's alerts."""
-        device = device_from_snapshot(payload["device"])
+        event = decode(event_type, payload)
+        if not isinstance(event, DeviceChanged):
+            return
+        with request_id_of(event.request_id):
+            await self._apply_device(event, msg_id)
+
+    async def _apply_device(self, event: DeviceChanged, msg_id: str) -> None:
+        device = event.device
         async with self.uow() as uow:
             if not await uow.first_delivery(DEVICES_CONSUMER, msg_id):
                 return
-            if event_type == "device.deleted":
+            if event.change == "deleted":
                 await uow.devices.mark_deleted(device)
                 await uow.alerts.delete_for_device(device.id)
             else:
@@ -95,7 +107,7 @@ class AlertService:
                 new = escalate(alert, after, now)
                 if new is not None:
                     escalated += 1
-                    await _announce(uow, "alert.escalated", new)
+                    await _announce(uow, alert, new)
                     alert = new
                 await uow.alerts.save(alert, escalation_due_at(alert, after))
             await uow.commit()
@@ -108,7 +120,7 @@ class AlertService:
     async def list_page(self, owner_id: str, query) -> dict:
         """Newest first, only alerts of devices not deleted (as far as device events have told us)."""
         q = parse_alerts_query(query)
-        after = keyset_position(q.cursor, "o", "i", str)
+        after = ALERTS.position(q.cursor)
         async with self.uow() as uow:
             device_ids = await uow.alerts.device_ids(owner_id)
             if q.device_id is not None:
@@ -117,8 +129,7 @@ class AlertService:
         visible = await self._visible_devices(owner_id, device_ids, projected)
         async with self.uow() as uow:
             rows = await uow.alerts.page(owner_id, visible, q.status, after, q.limit + 1)
-        return keyset_page(rows, q.limit, alert_to_json,
-                           lambda a: {"o": format_ts(a.opened_at), "i": a.id})
+        return keyset_page(rows, q.limit, alert_to_json, ALERTS.of)
 
     async def _visible_devices(self, owner_id: str, device_ids: set[str], projected: dict) -> set[str]:
         """Devices whose alerts show: the projection decides, devices is asked only about the unseen."""
@@ -147,7 +158,7 @@ class AlertService:
             projected = await uow.devices.get_many({alert.device_id}) if alert is not None else {}
         if alert is None or alert.owner_id != owner_id \
                 or not await self._visible_devices(owner_id, {alert.device_id}, projected):
-            raise NotFound("No such alert.")
+            raise not_found("Alert")
         return alert
 
     async def get(self, owner_id: str, alert_id: str) -> dict:
@@ -160,11 +171,11 @@ class AlertService:
         async with self.uow() as uow:
             alert = await uow.alerts.get(alert_id, for_update=True)
             if alert is None:
-                raise NotFound("No such alert.")
+                raise not_found("Alert")
             acked, changed = acknowledge(alert, self.clock())
             if changed:
                 await uow.alerts.save(acked, None)
-                await _announce(uow, "alert.acknowledged", acked)
+                await _announce(uow, alert, acked)
                 await uow.commit()
         if changed:
             self.on_commit()

@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 
 from homesense_core.clock import format_ts, utcnow
+from homesense_core.integration_events import device_snapshot
 from homesense_core.problems import Conflict, NotFound, ServiceUnavailable
 from homesense_core.validation import new_device, parse_new_device
 
-from stage2_microservices.common.devices_client import InMemoryDeviceDirectory, device_snapshot
+from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
 from stage2_microservices.services.alerts.repository import InMemoryAlertsUnitOfWork, memory_state
 from stage2_microservices.services.alerts.service import AlertService
 

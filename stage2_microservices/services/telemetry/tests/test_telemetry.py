@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from homesense_core.clock import format_ts, utcnow
+from homesense_core.integration_events import DeviceChanged
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
@@ -115,7 +116,7 @@ async def test_device_deleted_event_drops_readings_once():
     state, device = memory_state(), _device()
     service = TelemetryService(lambda: InMemoryTelemetryUnitOfWork(state), InMemoryDeviceDirectory(device))
     await service.accept("alice01", device.id, {"readings": [{"value": 1}]}, "/p")
-    payload = {"device": {"id": device.id}}
+    payload = DeviceChanged("deleted", device).to_json()
     await service.on_device_event("device.deleted", payload, "m1")
     assert state.tables["readings"]["rows"] == []
     await service.accept("alice01", device.id, {"readings": [{"value": 2}]}, "/p")
