@@ -73,8 +73,8 @@ def test_validation_failed_lists_field_errors():
 
 
 def test_problem_dict_builds_bodies_and_errors_only_for_validation():
-    assert problem_dict("not-found", "No such device.") == {
-        "type": "/problems/not-found", "title": "Not found", "status": 404, "detail": "No such device."}
+    assert problem_dict("not-found", "Device not found.") == {
+        "type": "/problems/not-found", "title": "Not found", "status": 404, "detail": "Device not found."}
     body = problem_dict("validation-error", "Bad.", [FieldError("x", "y"), {"field": "z", "message": "w"}])
     assert body["errors"] == [{"field": "x", "message": "y"}, {"field": "z", "message": "w"}]
     assert problem_dict("validation-error", "Bad.")["errors"] == []
