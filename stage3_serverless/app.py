@@ -1,12 +1,11 @@
 """HomeSense stage 3: the Chalice app (REST API, authorizer, stream handler, WebSocket handlers)."""
 
-import os
-
 from chalice import Chalice
 
 from chalicelib import container, logs, web
 from chalicelib.routes import accounts, alerts, auth, devices, readings
 from chalicelib.services import evaluation, websocket
+from chalicelib.settings import Settings
 from chalicelib.streams import events_of
 
 app = Chalice(app_name="homesense")
@@ -19,7 +18,7 @@ for blueprint in (auth.auth, accounts.bp, devices.bp, readings.bp, alerts.bp):
 web.complete_routes(app)
 
 
-@app.on_dynamodb_record(stream_arn=os.environ["TABLE_STREAM_ARN"], batch_size=100)
+@app.on_dynamodb_record(stream_arn=Settings.stream_arn_from_env(), batch_size=100)
 def on_table_change(event):
     """Evaluate accepted readings, push alert changes, purge deleted devices: in stream order."""
     records = event.to_dict().get("Records", [])

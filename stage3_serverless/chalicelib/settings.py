@@ -17,6 +17,14 @@ class Settings:
     websocket_endpoint: str
     cors_origins: tuple[str, ...]
 
+    @staticmethod
+    def stream_arn_from_env(env: Mapping[str, str] | None = None) -> str:
+        """TABLE_STREAM_ARN alone: the stream handler's decorator needs it when app.py is imported."""
+        env = os.environ if env is None else env
+        if not env.get("TABLE_STREAM_ARN"):
+            raise RuntimeError("missing environment variables: TABLE_STREAM_ARN")
+        return env["TABLE_STREAM_ARN"]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         """Read and check the environment; a missing required variable fails at first use."""

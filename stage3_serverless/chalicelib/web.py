@@ -1,5 +1,6 @@
 """The HTTP edge: problem+json for every error, CORS, X-Request-Id, and the caller's identity."""
 
+import contextvars
 import functools
 import logging
 
@@ -13,6 +14,7 @@ from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, Method
 
 from . import container, logs
 from .aws_clients import unavailable
+from .ports import StoredResponse
 
 log = logging.getLogger("homesense.web")
 
@@ -23,6 +25,14 @@ ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # API Gateway sends every path no route matches here ({proxy+} is greedy; it never matches "/"),
 # so unknown paths get the app's preflight, 404, CORS and X-Request-Id instead of a gateway response.
 CATCH_ALL_PATHS = ("/", "/{proxy+}")
+
+# The id of the request being handled, so the events it causes carry it (docs/events.md).
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The X-Request-Id of the request being handled, None outside one."""
+    return _request_id.get()
 
 
 def problem_response(exc: ProblemError) -> Response:
@@ -45,6 +55,12 @@ def handles_problems(view):
                 return problem_response(ServiceUnavailable(headers={"Retry-After": "1"}))
             return problem_response(InternalError())
     return wrapper
+
+
+def as_response(stored: StoredResponse) -> Response:
+    """A service result (maybe replayed) as an HTTP response."""
+    headers = {"Location": stored.location} if stored.location else {}
+    return Response(body=stored.body, status_code=stored.status, headers=headers)
 
 
 def json_body(request) -> dict:
@@ -77,11 +93,14 @@ def _as_problem(response: Response) -> Response:
 def edge(event, get_response):
     """HTTP middleware: request id, CORS headers and problem+json on every response."""
     request_id = request_id_from(event.headers.get("x-request-id"))
+    token = _request_id.set(request_id)
     try:
         response = get_response(event)
     except Exception:
         log.exception("unhandled error")
         response = problem_response(InternalError())
+    finally:
+        _request_id.reset(token)
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
     if response.status_code >= 400 and not content_type.startswith(PROBLEM_CONTENT_TYPE):
         response = _as_problem(response)

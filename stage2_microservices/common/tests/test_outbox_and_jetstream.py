@@ -11,7 +11,7 @@ from homesense_core.model import Device
 
 from stage2_microservices.common.messaging import Bus, Topology
 from stage2_microservices.common.outbox import OutboxRelay
-from stage2_microservices.common.testing import open_database
+from stage2_microservices.testing.support import open_database
 from stage2_microservices.common.uow import COMMON_SCHEMA, PostgresUnitOfWork
 
 pytestmark = pytest.mark.anyio

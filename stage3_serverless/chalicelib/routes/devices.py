@@ -3,18 +3,11 @@
 from chalice import Blueprint, Response
 
 from .. import container
-from ..ports import StoredResponse
 from ..services import devices, idempotent
-from ..web import ANY_CONTENT, caller, handles_problems, json_body, query
+from ..web import ANY_CONTENT, as_response, caller, handles_problems, json_body, query
 from .auth import jwt_auth
 
 bp = Blueprint(__name__)
-
-
-def as_response(stored: StoredResponse) -> Response:
-    """A service result (maybe replayed) as an HTTP response."""
-    headers = {"Location": stored.location} if stored.location else {}
-    return Response(body=stored.body, status_code=stored.status, headers=headers)
 
 
 @bp.route("/devices", methods=["POST"], authorizer=jwt_auth, content_types=ANY_CONTENT)

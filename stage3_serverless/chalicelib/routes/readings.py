@@ -4,9 +4,8 @@ from chalice import Blueprint
 
 from .. import container
 from ..services import idempotent, readings
-from ..web import ANY_CONTENT, caller, handles_problems, json_body, query
+from ..web import ANY_CONTENT, as_response, caller, current_request_id, handles_problems, json_body, query
 from .auth import jwt_auth
-from .devices import as_response
 
 bp = Blueprint(__name__)
 
@@ -21,7 +20,7 @@ def post_readings(device_id):
     return as_response(idempotent.run(
         deps, user_id, request.headers.get("idempotency-key"), "POST",
         f"/devices/{device_id}/readings", body,
-        lambda: readings.accept(deps, user_id, device_id, body)))
+        lambda: readings.accept(deps, user_id, device_id, body, current_request_id())))
 
 
 @bp.route("/devices/{device_id}/readings", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)

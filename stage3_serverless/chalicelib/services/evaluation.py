@@ -6,6 +6,7 @@ import logging
 from homesense_core.alerts import alert_events, evaluate_batch
 from homesense_core.integration_events import DeviceChanged, ReadingsAccepted
 
+from .. import logs
 from ..aws_clients import unavailable
 from ..container import Dependencies
 from ..ports import ConnectionGone
@@ -93,6 +94,9 @@ HANDLERS = {ReadingsAccepted: readings_accepted, AlertItemChanged: alert_changed
 def handle(deps: Dependencies, events: list) -> None:
     """Handle stream events in order; only transient AWS errors fail (and so retry) the batch."""
     for event in events:
+        if getattr(event, "request_id", None):
+            # The request that caused the event: one reading can be followed from POST to push.
+            logs.record(request_id=event.request_id, event=event.name)
         try:
             HANDLERS[type(event)](deps, event)
         except Exception as exc:

@@ -12,7 +12,7 @@ import websockets
 
 from homesense_core.tokens import SigningKey, TokenIssuer
 
-from stage2_microservices.common.testing import ServerThread, wait_until
+from stage2_microservices.testing.support import ServerThread, wait_until
 from stage2_microservices.services.alerts.main import create_app as alerts_app
 from stage2_microservices.services.alerts.settings import AlertsSettings
 from stage2_microservices.services.devices.main import create_app as devices_app

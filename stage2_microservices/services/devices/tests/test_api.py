@@ -2,7 +2,7 @@
 
 import pytest
 
-from stage2_microservices.common.testing import AppClient
+from stage2_microservices.testing.support import AppClient
 from stage2_microservices.services.devices.main import create_app
 from stage2_microservices.services.devices.repository import InMemoryDevicesUnitOfWork, memory_state
 from stage2_microservices.services.devices.settings import DevicesSettings

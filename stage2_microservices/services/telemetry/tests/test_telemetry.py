@@ -9,7 +9,7 @@ from homesense_core.integration_events import DeviceChanged
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
-from stage2_microservices.common.testing import AppClient, units_of_work
+from stage2_microservices.testing.support import AppClient, units_of_work
 from stage2_microservices.services.telemetry.main import create_app
 from stage2_microservices.services.telemetry.repository import (InMemoryTelemetryUnitOfWork,
                                                                  PostgresTelemetryUnitOfWork,
