@@ -148,6 +148,22 @@ class ValidationFailed(ProblemError):
         super().__init__(detail, errors)
 
 
+class FieldErrors:
+    """Collects field errors so the caller sees all of them at once."""
+
+    def __init__(self):
+        self.items: list[FieldError] = []
+
+    def add(self, field: str, message: str) -> None:
+        """Record one error."""
+        self.items.append(FieldError(field, message))
+
+    def raise_if_any(self) -> None:
+        """ValidationFailed with every recorded error, if there is one."""
+        if self.items:
+            raise ValidationFailed(self.items)
+
+
 class RateLimited(ProblemError):
     """429: the token bucket is empty."""
 

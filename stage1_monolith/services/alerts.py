@@ -4,7 +4,7 @@ from __future__ import annotations
 from homesense_core.alerts import acknowledge, alert_events
 from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.model import alert_to_json
-from homesense_core.validation import parse_alerts_query
+from homesense_core.queries import parse_alerts_query
 
 from stage1_monolith.services.common import (
     Clock, Publish, UnitOfWorkFactory, owned)

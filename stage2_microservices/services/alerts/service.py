@@ -10,7 +10,7 @@ from homesense_core.escalation import escalate, escalation_due_at
 from homesense_core.integration_events import DeviceChanged, ReadingsAccepted, decode
 from homesense_core.model import Alert, alert_to_json
 from homesense_core.problems import ServiceUnavailable, not_found
-from homesense_core.validation import parse_alerts_query
+from homesense_core.queries import parse_alerts_query
 
 from stage2_microservices.common.devices_client import DeviceDirectory
 from stage2_microservices.common.uow import UnitOfWork

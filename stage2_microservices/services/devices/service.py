@@ -8,8 +8,8 @@ from homesense_core.idempotency import fingerprint, validate_key
 from homesense_core.integration_events import DeviceChanged, device_snapshot
 from homesense_core.model import device_to_json
 from homesense_core.problems import not_found
-from homesense_core.validation import (apply_device_patch, new_device, parse_new_device,
-                                       parse_page_query)
+from homesense_core.queries import parse_page_query
+from homesense_core.validation import apply_device_patch, new_device, parse_new_device
 
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork
 from stage2_microservices.common.web import current_request_id

@@ -9,8 +9,9 @@ from homesense_core.integration_events import (AcceptedReading, DeviceChanged, R
                                                decode)
 from homesense_core.model import Device, reading_to_json
 from homesense_core.problems import not_found
+from homesense_core.queries import parse_readings_query, parse_summary_query
 from homesense_core.summary import summarize
-from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
+from homesense_core.validation import parse_readings
 
 from stage2_microservices.common.devices_client import DeviceDirectory
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork

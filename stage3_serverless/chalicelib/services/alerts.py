@@ -5,7 +5,7 @@ from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.ids import is_valid_id
 from homesense_core.model import alert_to_json
 from homesense_core.problems import Conflict, not_found
-from homesense_core.validation import parse_alerts_query
+from homesense_core.queries import parse_alerts_query
 
 from ..container import Dependencies
 

@@ -8,7 +8,8 @@ from homesense_core.cursor import DEVICES, keyset_page
 from homesense_core.ids import is_valid_id
 from homesense_core.model import device_to_json
 from homesense_core.problems import not_found
-from homesense_core.validation import apply_device_patch, new_device, parse_new_device, parse_page_query
+from homesense_core.queries import parse_page_query
+from homesense_core.validation import apply_device_patch, new_device, parse_new_device
 
 from ..container import Dependencies
 from ..ports import StoredResponse

@@ -4,8 +4,9 @@ from homesense_core.cursor import READINGS, keyset_page
 from homesense_core.integration_events import AcceptedReading, ReadingsAccepted
 from homesense_core.model import reading_to_json
 from homesense_core.problems import not_found
+from homesense_core.queries import parse_readings_query, parse_summary_query
 from homesense_core.summary import summarize
-from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
+from homesense_core.validation import parse_readings
 
 from ..container import Dependencies
 from ..ports import StoredResponse
