@@ -11,8 +11,8 @@ from homesense_core.model import Device
 
 from stage2_microservices.common.messaging import Bus, Topology
 from stage2_microservices.common.outbox import OutboxRelay
-from stage2_microservices.testing.support import open_database
 from stage2_microservices.common.uow import COMMON_SCHEMA, PostgresUnitOfWork
+from stage2_microservices.testing.support import open_database
 
 pytestmark = pytest.mark.anyio
 

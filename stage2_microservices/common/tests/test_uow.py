@@ -9,9 +9,9 @@ from homesense_core.integration_events import DeviceChanged
 from homesense_core.model import Device
 from homesense_core.problems import ValidationFailed
 
-from stage2_microservices.testing.support import open_database
 from stage2_microservices.common.uow import (COMMON_SCHEMA, InMemoryUnitOfWork, MemoryState,
                                               PostgresUnitOfWork, StoredResponse)
+from stage2_microservices.testing.support import open_database
 
 pytestmark = pytest.mark.anyio
 

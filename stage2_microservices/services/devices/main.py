@@ -7,7 +7,7 @@ from stage2_microservices.common.db import Database
 from stage2_microservices.common.messaging import Bus
 from stage2_microservices.common.web import configure_logging
 
-from .repository import PostgresDevicesUnitOfWork, schema_sql
+from .postgres import PostgresDevicesUnitOfWork, schema_sql
 from .routes import build_router
 from .service import DeviceService
 from .settings import DevicesSettings

@@ -8,7 +8,7 @@ from stage2_microservices.common.devices_client import DeviceDirectory, HttpDevi
 from stage2_microservices.common.messaging import Bus
 from stage2_microservices.common.web import configure_logging
 
-from .repository import PostgresTelemetryUnitOfWork, schema_sql
+from .postgres import PostgresTelemetryUnitOfWork, schema_sql
 from .routes import build_router
 from .service import DEVICES_CONSUMER, TelemetryService
 from .settings import TelemetrySettings

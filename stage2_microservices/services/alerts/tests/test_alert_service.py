@@ -11,7 +11,7 @@ from homesense_core.problems import Conflict, NotFound, ServiceUnavailable
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
-from stage2_microservices.services.alerts.repository import InMemoryAlertsUnitOfWork, memory_state
+from stage2_microservices.services.alerts.memory import InMemoryAlertsUnitOfWork, memory_state
 from stage2_microservices.services.alerts.service import AlertService
 
 pytestmark = pytest.mark.anyio

@@ -9,13 +9,12 @@ from homesense_core.integration_events import DeviceChanged
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
-from stage2_microservices.testing.support import AppClient, units_of_work
 from stage2_microservices.services.telemetry.main import create_app
-from stage2_microservices.services.telemetry.repository import (InMemoryTelemetryUnitOfWork,
-                                                                 PostgresTelemetryUnitOfWork,
-                                                                 memory_state, schema_sql)
+from stage2_microservices.services.telemetry.memory import InMemoryTelemetryUnitOfWork, memory_state
+from stage2_microservices.services.telemetry.postgres import PostgresTelemetryUnitOfWork, schema_sql
 from stage2_microservices.services.telemetry.service import TelemetryService
 from stage2_microservices.services.telemetry.settings import TelemetrySettings
+from stage2_microservices.testing.support import AppClient, units_of_work
 
 ALICE = {"x-homesense-user-id": "alice01"}
 BOB = {"x-homesense-user-id": "bob01"}

@@ -1,6 +1,5 @@
-"""User storage port with an in-memory fake and a PostgreSQL adapter, and their units of work."""
+"""PostgreSQL adapters of the identity ports and its unit of work."""
 
-from abc import ABC, abstractmethod
 from pathlib import Path
 
 import psycopg
@@ -8,41 +7,9 @@ import psycopg
 from homesense_core.model import User
 from homesense_core.problems import Conflict
 
-from stage2_microservices.common.uow import InMemoryUnitOfWork, MemoryState, PostgresUnitOfWork
+from stage2_microservices.common.uow import PostgresUnitOfWork
 
-
-class UserRepository(ABC):
-    """Accounts."""
-
-    @abstractmethod
-    async def add(self, user: User) -> None:
-        """Insert; Conflict if the username is taken."""
-
-    @abstractmethod
-    async def by_username(self, username: str) -> User | None:
-        """Lookup for login."""
-
-    @abstractmethod
-    async def by_id(self, user_id: str) -> User | None:
-        """Lookup for /me."""
-
-
-class InMemoryUserRepository(UserRepository):
-    """Dict-backed fake."""
-
-    def __init__(self, rows: dict):
-        self.rows = rows
-
-    async def add(self, user):
-        if any(u.username == user.username for u in self.rows.values()):
-            raise Conflict("The username is taken.")
-        self.rows[user.id] = user
-
-    async def by_username(self, username):
-        return next((u for u in self.rows.values() if u.username == username), None)
-
-    async def by_id(self, user_id):
-        return self.rows.get(user_id)
+from .ports import UserRepository
 
 
 class PostgresUserRepository(UserRepository):
@@ -79,19 +46,6 @@ class PostgresIdentityUnitOfWork(PostgresUnitOfWork):
     async def _begin(self):
         await super()._begin()
         self.users = PostgresUserRepository(self.conn)
-
-
-class InMemoryIdentityUnitOfWork(InMemoryUnitOfWork):
-    """Fake transaction with .users."""
-
-    async def _begin(self):
-        await super()._begin()
-        self.users = InMemoryUserRepository(self.tables["users"])
-
-
-def memory_state() -> MemoryState:
-    """Empty in-memory tables for the fake."""
-    return MemoryState(users={})
 
 
 def schema_sql() -> str:
