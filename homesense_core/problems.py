@@ -184,3 +184,20 @@ class ServiceUnavailable(ProblemError):
     """503: a dependency is down."""
 
     slug = "service-unavailable"
+
+
+# One wording per refusal in every stage, so a client (or a diff of two stages) sees no difference.
+
+def username_taken() -> Conflict:
+    """409 for POST /users with a username someone has."""
+    return Conflict("The username is already taken.")
+
+
+def bad_credentials() -> Unauthorized:
+    """401 for POST /auth/token: the same answer for an unknown user and a wrong password."""
+    return Unauthorized("Unknown user or wrong password.")
+
+
+def account_gone() -> Unauthorized:
+    """401 for a valid token whose account no longer exists."""
+    return Unauthorized("The account no longer exists.")

@@ -142,3 +142,11 @@ def test_decode_json_body_rejects_non_objects_with_422_on_empty_field(raw):
 
 def test_decode_json_body_accepts_str_and_unicode_content():
     assert decode_json_body(json.dumps({"n": "Küche"}), "application/json") == {"n": "Küche"}
+
+
+def test_refusals_have_one_wording_in_every_stage():
+    from homesense_core.problems import account_gone, bad_credentials, not_found, username_taken
+    assert (not_found("Device").status, not_found("Device").detail) == (404, "Device not found.")
+    assert not_found("Alert").detail == "Alert not found."
+    assert username_taken().status == 409 and bad_credentials().status == account_gone().status == 401
+    assert bad_credentials().headers["WWW-Authenticate"] == "Bearer"

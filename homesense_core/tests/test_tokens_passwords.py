@@ -251,3 +251,19 @@ def test_dummy_hash_is_well_formed_and_matches_nothing_guessable():
     assert DUMMY_HASH.startswith("scrypt$16384$8$1$")
     assert not verify_password("password", DUMMY_HASH)
     assert not verify_password("", DUMMY_HASH)
+
+
+def test_check_credentials_gives_one_answer_for_unknown_user_and_wrong_password():
+    from datetime import datetime, timezone
+
+    from homesense_core.model import User
+    from homesense_core.passwords import check_credentials
+    from homesense_core.problems import Unauthorized
+    user = User("u1", "alice", hash_password("password1"), datetime(2026, 1, 1, tzinfo=timezone.utc))
+    assert check_credentials(user, "password1") is user
+    details = []
+    for candidate, password in ((user, "password2"), (None, "password1")):
+        with pytest.raises(Unauthorized) as info:
+            check_credentials(candidate, password)
+        details.append(info.value.detail)
+    assert details == ["Unknown user or wrong password."] * 2

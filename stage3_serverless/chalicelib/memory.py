@@ -7,7 +7,7 @@ from typing import Iterator
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
 from homesense_core.integration_events import ReadingsAccepted
 from homesense_core.model import ACTIVE_STATUSES, Alert, Device, Reading, User
-from homesense_core.problems import Conflict
+from homesense_core.problems import username_taken
 from homesense_core.tokens import SigningKey
 
 from . import ports
@@ -21,7 +21,7 @@ class MemoryUsers(ports.UserRepository):
 
     def add(self, user):
         if self.get_by_username(user.username) is not None:
-            raise Conflict("The username is taken.")
+            raise username_taken()
         self.items[user.id] = user
 
     def get(self, user_id):

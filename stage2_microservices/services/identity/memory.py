@@ -1,6 +1,6 @@
 """In-memory fakes of the identity ports, for unit tests."""
 
-from homesense_core.problems import Conflict
+from homesense_core.problems import username_taken
 
 from stage2_microservices.common.uow import InMemoryUnitOfWork, MemoryState
 
@@ -15,7 +15,7 @@ class InMemoryUserRepository(UserRepository):
 
     async def add(self, user):
         if any(u.username == user.username for u in self.rows.values()):
-            raise Conflict("The username is taken.")
+            raise username_taken()
         self.rows[user.id] = user
 
     async def by_username(self, username):

@@ -5,7 +5,7 @@ from pathlib import Path
 import psycopg
 
 from homesense_core.model import User
-from homesense_core.problems import Conflict
+from homesense_core.problems import username_taken
 
 from stage2_microservices.common.uow import PostgresUnitOfWork
 
@@ -26,7 +26,7 @@ class PostgresUserRepository(UserRepository):
                     "INSERT INTO users (id, username, password_hash, created_at) VALUES (%s, %s, %s, %s)",
                     [user.id, user.username, user.password_hash, user.created_at])
         except psycopg.errors.UniqueViolation as exc:
-            raise Conflict("The username is taken.") from exc
+            raise username_taken() from exc
 
     async def _one(self, sql, params):
         cur = await self.conn.execute(sql, params)
