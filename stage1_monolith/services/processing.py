@@ -30,6 +30,9 @@ def process_next_event(uow: UnitOfWorkFactory, clock: Clock) -> tuple[bool, list
             log.warning("skipping outbox message %s: %s", message.id, exc)
         if isinstance(event, ReadingsAccepted):
             pushes = _apply_readings(tx, event, now)
+            # Under the request id the event carries: one reading can be followed POST to push.
+            log.info("%s: %d readings, %d pushes", event.name, len(event.readings), len(pushes),
+                     extra={"request_id": event.request_id})
         # Marked done in the same transaction as the alert changes: exactly-once effects.
         tx.outbox.mark_done(message.id, now)
         tx.commit()

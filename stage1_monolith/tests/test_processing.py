@@ -138,3 +138,12 @@ def test_shorter_escalation_period_applies_to_open_alerts(memory_uow, clock, hub
     assert world["scheduler"].run_once() == 1
     (alert,) = all_alerts(memory_uow, world)
     assert alert["level"] == 2
+
+
+def test_the_worker_logs_the_event_under_the_request_id_of_the_post(memory_uow, clock, hub, world, caplog):
+    readings.accept_readings(memory_uow, world["owner"], world["device"], {"readings": [{"value": 5}]}, clock,
+                             request_id="req-follow-1")
+    with caplog.at_level("INFO", logger="stage1_monolith.services.processing"):
+        world["worker"].run_once()
+    assert [(r.getMessage(), r.request_id) for r in caplog.records] == [
+        ("reading.accepted: 1 readings, 1 pushes", "req-follow-1")]

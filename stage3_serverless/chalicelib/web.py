@@ -1,6 +1,5 @@
 """The HTTP edge: problem+json for every error, CORS, X-Request-Id, and the caller's identity."""
 
-import contextvars
 import functools
 import logging
 
@@ -26,13 +25,10 @@ ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # so unknown paths get the app's preflight, 404, CORS and X-Request-Id instead of a gateway response.
 CATCH_ALL_PATHS = ("/", "/{proxy+}")
 
-# The id of the request being handled, so the events it causes carry it (docs/events.md).
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-
 
 def current_request_id() -> str | None:
-    """The X-Request-Id of the request being handled, None outside one."""
-    return _request_id.get()
+    """The X-Request-Id of the request being handled (None outside one): events carry it on."""
+    return logs.request_id.get()
 
 
 def problem_response(exc: ProblemError) -> Response:
@@ -93,14 +89,14 @@ def _as_problem(response: Response) -> Response:
 def edge(event, get_response):
     """HTTP middleware: request id, CORS headers and problem+json on every response."""
     request_id = request_id_from(event.headers.get("x-request-id"))
-    token = _request_id.set(request_id)
+    token = logs.request_id.set(request_id)
     try:
         response = get_response(event)
     except Exception:
         log.exception("unhandled error")
         response = problem_response(InternalError())
     finally:
-        _request_id.reset(token)
+        logs.request_id.reset(token)
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
     if response.status_code >= 400 and not content_type.startswith(PROBLEM_CONTENT_TYPE):
         response = _as_problem(response)

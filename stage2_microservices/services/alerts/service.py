@@ -1,5 +1,6 @@
 """Alert use cases: evaluate reading events in order, escalate due alerts, read and acknowledge."""
 
+import logging
 from dataclasses import replace
 from typing import Callable
 
@@ -15,6 +16,8 @@ from homesense_core.queries import parse_alerts_query
 from stage2_microservices.common.devices_client import DeviceDirectory
 from stage2_microservices.common.uow import UnitOfWork
 from stage2_microservices.common.web import current_request_id, request_id_of
+
+log = logging.getLogger(__name__)
 
 READINGS_CONSUMER = "alerts-readings"
 DEVICES_CONSUMER = "alerts-devices"
@@ -63,6 +66,7 @@ class AlertService:
                 await uow.alerts.save(alert, escalation_due_at(alert, after))
             await uow.commit()
         self.on_commit()
+        log.info("%s: %d readings, %d transitions", event.name, len(event.readings), len(transitions))
 
     async def on_device(self, event_type: str, payload: dict, msg_id: str) -> None:
         """device.*: keep the projection; a deletion drops the device's alerts."""

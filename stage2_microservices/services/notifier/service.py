@@ -1,5 +1,7 @@
 """Alert events in, push messages out."""
 
+import logging
+
 from homesense_core.clock import utcnow
 from homesense_core.events import client_reply
 from homesense_core.integration_events import AlertChanged, UnknownEvent, decode
@@ -7,6 +9,8 @@ from homesense_core.integration_events import AlertChanged, UnknownEvent, decode
 from stage2_microservices.common.web import request_id_of
 
 from .hub import Hub
+
+log = logging.getLogger(__name__)
 
 
 class NotifierService:
@@ -25,7 +29,9 @@ class NotifierService:
             return 0
         with request_id_of(event.request_id):
             # The alert's public JSON goes out as it came in: no domain object in between.
-            return await self.hub.push(event.owner_id, event.push_message(self.clock()))
+            sent = await self.hub.push(event.owner_id, event.push_message(self.clock()))
+            log.info("%s pushed to %d connections", event.name, sent)
+            return sent
 
     @staticmethod
     def reply_to(text: str) -> dict | None:

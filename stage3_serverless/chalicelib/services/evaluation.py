@@ -94,14 +94,18 @@ HANDLERS = {ReadingsAccepted: readings_accepted, AlertItemChanged: alert_changed
 def handle(deps: Dependencies, events: list) -> None:
     """Handle stream events in order; only transient AWS errors fail (and so retry) the batch."""
     for event in events:
-        if getattr(event, "request_id", None):
-            # The request that caused the event: one reading can be followed from POST to push.
-            logs.record(request_id=event.request_id, event=event.name)
+        # Handled under the id of the request that caused it: one reading can be followed
+        # through the logs from the POST to the push.
+        token = logs.request_id.set(getattr(event, "request_id", None))
         try:
+            if logs.request_id.get():
+                logs.record(request_id=logs.request_id.get(), event=event.name)
             HANDLERS[type(event)](deps, event)
         except Exception as exc:
             if unavailable(exc):
                 raise
             # A poison event would block its shard for a day of retries; log it and go on.
             log.exception("stream event %r dropped", event)
+        finally:
+            logs.request_id.reset(token)
 
