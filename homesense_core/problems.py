@@ -108,6 +108,13 @@ def not_found(resource: str) -> NotFound:
     return NotFound(f"{resource} not found.")
 
 
+def owned(thing, owner_id: str, resource: str):
+    """The thing if it exists and belongs to owner_id; another user's is not found, never 403."""
+    if thing is None or thing.owner_id != owner_id:
+        raise not_found(resource)
+    return thing
+
+
 class MethodNotAllowed(ProblemError):
     """405: the route exists but not with this method."""
 

@@ -150,3 +150,14 @@ def test_refusals_have_one_wording_in_every_stage():
     assert not_found("Alert").detail == "Alert not found."
     assert username_taken().status == 409 and bad_credentials().status == account_gone().status == 401
     assert bad_credentials().headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_another_users_resource_is_not_found_never_forbidden():
+    from types import SimpleNamespace
+
+    from homesense_core.problems import NotFound, owned
+    mine = SimpleNamespace(owner_id="me")
+    assert owned(mine, "me", "Device") is mine
+    for thing in (None, SimpleNamespace(owner_id="you")):
+        with pytest.raises(NotFound, match="Alert not found."):
+            owned(thing, "me", "Alert")

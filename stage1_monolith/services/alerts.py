@@ -4,10 +4,11 @@ from __future__ import annotations
 from homesense_core.alerts import acknowledge, alert_events
 from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.model import alert_to_json
+from homesense_core.problems import owned
 from homesense_core.queries import parse_alerts_query
 
 from stage1_monolith.services.common import (
-    Clock, Publish, UnitOfWorkFactory, owned)
+    Clock, Publish, UnitOfWorkFactory)
 
 
 def list_alerts(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:

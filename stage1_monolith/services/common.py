@@ -1,4 +1,4 @@
-"""Types shared by the use cases: results, idempotency records, ownership."""
+"""Types shared by the use cases: results and idempotency records."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Callable, Protocol
 
 from homesense_core.idempotency import REPLAY, decide, is_fresh
-from homesense_core.problems import not_found
 
 from stage1_monolith.adapters.ports import StoredResponse, UnitOfWork
 
@@ -51,10 +50,4 @@ def remember(uow: UnitOfWork, user_id: str, idem: Idempotency | None, result: Re
     if idem is not None:
         uow.idempotency.put(user_id, idem.key, StoredResponse(idem.fingerprint, result.status, result.body, result.location, now))
 
-
-def owned(thing, owner_id: str, what: str):
-    """The thing if it exists and belongs to owner_id; another user's is simply not found."""
-    if thing is None or thing.owner_id != owner_id:
-        raise not_found(what)
-    return thing
 

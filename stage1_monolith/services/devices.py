@@ -4,11 +4,12 @@ from __future__ import annotations
 from homesense_core.cursor import DEVICES, keyset_page
 from homesense_core.escalation import escalation_due_at
 from homesense_core.model import device_to_json
+from homesense_core.problems import owned
 from homesense_core.queries import parse_page_query
 from homesense_core.validation import apply_device_patch, new_device, parse_new_device
 
 from stage1_monolith.services.common import (
-    Clock, Idempotency, Result, UnitOfWorkFactory, owned, remember, replay)
+    Clock, Idempotency, Result, UnitOfWorkFactory, remember, replay)
 
 
 def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Clock,

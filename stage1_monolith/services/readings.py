@@ -6,12 +6,13 @@ from typing import Callable
 from homesense_core.cursor import READINGS, keyset_page
 from homesense_core.integration_events import AcceptedReading, ReadingsAccepted
 from homesense_core.model import reading_to_json
+from homesense_core.problems import owned
 from homesense_core.queries import parse_readings_query, parse_summary_query
 from homesense_core.summary import summarize
 from homesense_core.validation import parse_readings
 
 from stage1_monolith.services.common import (
-    Clock, Idempotency, Result, UnitOfWorkFactory, owned, remember, replay)
+    Clock, Idempotency, Result, UnitOfWorkFactory, remember, replay)
 
 
 def accept_readings(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body: dict, clock: Clock,

@@ -10,7 +10,7 @@ from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.escalation import escalate, escalation_due_at
 from homesense_core.integration_events import DeviceChanged, ReadingsAccepted, decode
 from homesense_core.model import Alert, alert_to_json
-from homesense_core.problems import ServiceUnavailable, not_found
+from homesense_core.problems import ServiceUnavailable, not_found, owned
 from homesense_core.queries import parse_alerts_query
 
 from stage2_microservices.common.devices_client import DeviceDirectory
@@ -160,8 +160,8 @@ class AlertService:
         async with self.uow() as uow:
             alert = await uow.alerts.get(alert_id)
             projected = await uow.devices.get_many({alert.device_id}) if alert is not None else {}
-        if alert is None or alert.owner_id != owner_id \
-                or not await self._visible_devices(owner_id, {alert.device_id}, projected):
+        owned(alert, owner_id, "Alert")
+        if not await self._visible_devices(owner_id, {alert.device_id}, projected):
             raise not_found("Alert")
         return alert
 

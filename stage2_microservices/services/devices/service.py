@@ -7,7 +7,7 @@ from homesense_core.cursor import DEVICES, keyset_page
 from homesense_core.idempotency import fingerprint, validate_key
 from homesense_core.integration_events import DeviceChanged, device_snapshot
 from homesense_core.model import device_to_json
-from homesense_core.problems import not_found
+from homesense_core.problems import not_found, owned
 from homesense_core.queries import parse_page_query
 from homesense_core.validation import apply_device_patch, new_device, parse_new_device
 
@@ -56,18 +56,14 @@ class DeviceService:
     async def get(self, owner_id: str, device_id: str) -> dict:
         """One device; another owner's device is 404."""
         async with self.uow() as uow:
-            device = await uow.devices.get(device_id)
-        if device is None or device.owner_id != owner_id:
-            raise not_found("Device")
+            device = owned(await uow.devices.get(device_id), owner_id, "Device")
         return device_to_json(device)
 
     async def patch(self, owner_id: str, device_id: str, body: dict) -> dict:
         """Merge-patch a device; an empty patch changes nothing."""
         now = self.clock()
         async with self.uow() as uow:
-            device = await uow.devices.get(device_id)
-            if device is None or device.owner_id != owner_id:
-                raise not_found("Device")
+            device = owned(await uow.devices.get(device_id), owner_id, "Device")
             changed = apply_device_patch(device, body, now)
             if changed != device:
                 await uow.devices.update(changed)
@@ -80,9 +76,7 @@ class DeviceService:
     async def delete(self, owner_id: str, device_id: str) -> None:
         """Delete a device; telemetry and alerts drop its data when they see device.deleted."""
         async with self.uow() as uow:
-            device = await uow.devices.get(device_id)
-            if device is None or device.owner_id != owner_id:
-                raise not_found("Device")
+            device = owned(await uow.devices.get(device_id), owner_id, "Device")
             await uow.devices.delete(device_id)
             await uow.add_event(DeviceChanged("deleted", device, current_request_id()))
             await uow.commit()

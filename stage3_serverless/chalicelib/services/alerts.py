@@ -4,7 +4,7 @@ from homesense_core.alerts import acknowledge
 from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.ids import is_valid_id
 from homesense_core.model import alert_to_json
-from homesense_core.problems import Conflict, not_found
+from homesense_core.problems import Conflict, owned
 from homesense_core.queries import parse_alerts_query
 
 from ..container import Dependencies
@@ -23,9 +23,7 @@ def list_page(deps: Dependencies, owner_id: str, query: dict) -> dict:
 def load(deps: Dependencies, owner_id: str, alert_id: str):
     """The caller's alert; NotFound for a missing or foreign one."""
     alert = deps.alerts.get(alert_id) if is_valid_id(alert_id) else None
-    if alert is None or alert.owner_id != owner_id:
-        raise not_found("Alert")
-    return alert
+    return owned(alert, owner_id, "Alert")
 
 
 def get(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
