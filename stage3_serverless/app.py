@@ -4,7 +4,7 @@ from chalice import Chalice
 
 from chalicelib import container, logs, web
 from chalicelib.routes import accounts, alerts, auth, devices, readings
-from chalicelib.services import evaluation, websocket
+from chalicelib.services import processing, websocket
 from chalicelib.settings import Settings
 from chalicelib.streams import events_of
 
@@ -24,7 +24,7 @@ def on_table_change(event):
     records = event.to_dict().get("Records", [])
     events = events_of(records)
     logs.record(stream_records=len(records), events=len(events))
-    evaluation.handle(container.get(), events)
+    processing.handle(container.get(), events)
 
 
 @app.on_ws_connect()

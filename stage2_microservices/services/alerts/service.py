@@ -121,7 +121,7 @@ class AlertService:
 
     # --- requests ----------------------------------------------------------------------
 
-    async def list_page(self, owner_id: str, query) -> dict:
+    async def list_alerts(self, owner_id: str, query) -> dict:
         """Newest first, only alerts of devices not deleted (as far as device events have told us)."""
         q = parse_alerts_query(query)
         after = ALERTS.position(q.cursor)
@@ -165,11 +165,11 @@ class AlertService:
             raise not_found("Alert")
         return alert
 
-    async def get(self, owner_id: str, alert_id: str) -> dict:
+    async def get_alert(self, owner_id: str, alert_id: str) -> dict:
         """One alert of a device the caller still owns."""
         return alert_to_json(await self._visible(owner_id, alert_id))
 
-    async def acknowledge(self, owner_id: str, alert_id: str) -> dict:
+    async def acknowledge_alert(self, owner_id: str, alert_id: str) -> dict:
         """Acknowledge (idempotent); 409 when resolved; stops escalation."""
         await self._visible(owner_id, alert_id)
         async with self.uow() as uow:

@@ -22,8 +22,8 @@ class DeviceService:
                  clock=utcnow):
         self.uow, self.on_commit, self.clock = uow_factory, on_commit, clock
 
-    async def create(self, owner_id: str, body: dict, path: str,
-                     idempotency_key: str | None = None) -> StoredResponse:
+    async def create_device(self, owner_id: str, body: dict, path: str,
+                            idempotency_key: str | None = None) -> StoredResponse:
         """201 with the new device, or the replay of an earlier request with the same key."""
         key = None if idempotency_key is None else validate_key(idempotency_key)
         now = self.clock()
@@ -45,7 +45,7 @@ class DeviceService:
         self.on_commit()
         return response
 
-    async def list_page(self, owner_id: str, query) -> dict:
+    async def list_devices(self, owner_id: str, query) -> dict:
         """A page of the owner's devices, oldest first."""
         page = parse_page_query(query)
         after = DEVICES.position(page.cursor)
@@ -53,13 +53,13 @@ class DeviceService:
             devices = await uow.devices.page(owner_id, after, page.limit + 1)
         return keyset_page(devices, page.limit, device_to_json, DEVICES.of)
 
-    async def get(self, owner_id: str, device_id: str) -> dict:
+    async def get_device(self, owner_id: str, device_id: str) -> dict:
         """One device; another owner's device is 404."""
         async with self.uow() as uow:
             device = owned(await uow.devices.get(device_id), owner_id, "Device")
         return device_to_json(device)
 
-    async def patch(self, owner_id: str, device_id: str, body: dict) -> dict:
+    async def patch_device(self, owner_id: str, device_id: str, body: dict) -> dict:
         """Merge-patch a device; an empty patch changes nothing."""
         now = self.clock()
         async with self.uow() as uow:
@@ -73,7 +73,7 @@ class DeviceService:
             self.on_commit()
         return device_to_json(changed)
 
-    async def delete(self, owner_id: str, device_id: str) -> None:
+    async def delete_device(self, owner_id: str, device_id: str) -> None:
         """Delete a device; telemetry and alerts drop its data when they see device.deleted."""
         async with self.uow() as uow:
             device = owned(await uow.devices.get(device_id), owner_id, "Device")

@@ -22,7 +22,7 @@ class IdentityService:
         self.uow, self.key, self.clock = uow_factory, key, clock
         self.issuer = TokenIssuer(key)
 
-    async def register(self, body: dict) -> dict:
+    async def register_user(self, body: dict) -> dict:
         """201 body of POST /users; Conflict if the username is taken."""
         new = parse_new_user(body)
         password_hash = await run_in_threadpool(hash_password, new.password)

@@ -33,8 +33,8 @@ class TelemetryService:
             raise not_found("Device")
         return device
 
-    async def accept(self, owner_id: str, device_id: str, body: dict, path: str,
-                     idempotency_key: str | None = None) -> StoredResponse:
+    async def accept_readings(self, owner_id: str, device_id: str, body: dict, path: str,
+                              idempotency_key: str | None = None) -> StoredResponse:
         """202 {accepted}; the batch and its reading.accepted event commit together."""
         key = None if idempotency_key is None else validate_key(idempotency_key)
         now = self.clock()
@@ -59,7 +59,7 @@ class TelemetryService:
         self.on_commit()
         return response
 
-    async def list_page(self, owner_id: str, device_id: str, query) -> dict:
+    async def list_readings(self, owner_id: str, device_id: str, query) -> dict:
         """A page of readings ordered by (recorded_at, acceptance)."""
         q = parse_readings_query(query)
         after = READINGS.position(q.cursor)
@@ -68,7 +68,7 @@ class TelemetryService:
             rows = await uow.readings.page(device_id, q.from_, q.to, q.order == "desc", after, q.limit + 1)
         return keyset_page(rows, q.limit, reading_to_json, READINGS.of)
 
-    async def summary(self, owner_id: str, device_id: str, query) -> dict:
+    async def readings_summary(self, owner_id: str, device_id: str, query) -> dict:
         """count, min, max, mean, first/last recorded_at over [from, to)."""
         q = parse_summary_query(query)
         await self._owned(owner_id, device_id)

@@ -12,7 +12,7 @@ from ..container import Dependencies
 _verifiers: dict[str, TokenVerifier] = {}
 
 
-def register(deps: Dependencies, body: dict) -> dict:
+def register_user(deps: Dependencies, body: dict) -> dict:
     """Create a user; Conflict when the username is taken."""
     spec = parse_new_user(body)
     user = User(new_id(), spec.username, hash_password(spec.password), deps.clock())

@@ -12,7 +12,7 @@ from ..container import Dependencies
 ACK_ATTEMPTS = 5
 
 
-def list_page(deps: Dependencies, owner_id: str, query: dict) -> dict:
+def list_alerts(deps: Dependencies, owner_id: str, query: dict) -> dict:
     """Newest first, filtered by status and device, keyset paged by (opened_at, id)."""
     q = parse_alerts_query(query)
     rows = deps.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1,
@@ -26,12 +26,12 @@ def load(deps: Dependencies, owner_id: str, alert_id: str):
     return owned(alert, owner_id, "Alert")
 
 
-def get(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
+def get_alert(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
     """One alert."""
     return alert_to_json(load(deps, owner_id, alert_id))
 
 
-def ack(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
+def acknowledge_alert(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
     """Acknowledge; repeats are no-ops, a resolved alert is a Conflict."""
     for _ in range(ACK_ATTEMPTS):
         alert = load(deps, owner_id, alert_id)

@@ -20,7 +20,7 @@ def time_ordered_id(now: datetime) -> str:
     return str(ULID.from_datetime(now))
 
 
-def create(deps: Dependencies, owner_id: str, body: dict) -> StoredResponse:
+def create_device(deps: Dependencies, owner_id: str, body: dict) -> StoredResponse:
     """201 with the new device and its Location."""
     now = deps.clock()
     device = new_device(parse_new_device(body), owner_id, now, device_id=time_ordered_id(now))
@@ -28,7 +28,7 @@ def create(deps: Dependencies, owner_id: str, body: dict) -> StoredResponse:
     return StoredResponse(201, device_to_json(device), f"/devices/{device.id}")
 
 
-def list_page(deps: Dependencies, owner_id: str, query: dict) -> dict:
+def list_devices(deps: Dependencies, owner_id: str, query: dict) -> dict:
     """Oldest first, keyset paged by (created_at, id); the id alone orders, being time-ordered."""
     page = parse_page_query(query)
     after = DEVICES.position(page.cursor)
@@ -44,12 +44,12 @@ def load(deps: Dependencies, owner_id: str, device_id: str):
     return device
 
 
-def get(deps: Dependencies, owner_id: str, device_id: str) -> dict:
+def get_device(deps: Dependencies, owner_id: str, device_id: str) -> dict:
     """One device."""
     return device_to_json(load(deps, owner_id, device_id))
 
 
-def patch(deps: Dependencies, owner_id: str, device_id: str, body: dict) -> dict:
+def patch_device(deps: Dependencies, owner_id: str, device_id: str, body: dict) -> dict:
     """Merge the body into the device."""
     device = load(deps, owner_id, device_id)
     changed = apply_device_patch(device, body, deps.clock())
@@ -61,7 +61,7 @@ def patch(deps: Dependencies, owner_id: str, device_id: str, body: dict) -> dict
     return device_to_json(changed)
 
 
-def delete(deps: Dependencies, owner_id: str, device_id: str) -> None:
+def delete_device(deps: Dependencies, owner_id: str, device_id: str) -> None:
     """Remove the device and its alerts now; the stream handler purges its readings later."""
     if not deps.devices.delete(owner_id, device_id):
         raise not_found("Device")

@@ -13,8 +13,8 @@ from ..ports import StoredResponse
 from .devices import load
 
 
-def accept(deps: Dependencies, owner_id: str, device_id: str, body: dict,
-           request_id: str | None = None) -> StoredResponse:
+def accept_readings(deps: Dependencies, owner_id: str, device_id: str, body: dict,
+                    request_id: str | None = None) -> StoredResponse:
     """202: the batch is durable before we answer; alerts follow from the stream."""
     device = load(deps, owner_id, device_id)
     now = deps.clock()
@@ -27,7 +27,7 @@ def accept(deps: Dependencies, owner_id: str, device_id: str, body: dict,
     return StoredResponse(202, {"accepted": len(readings)}, None)
 
 
-def page(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
+def list_readings(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
     """Readings in [from, to), by (recorded_at, acceptance) asc or desc, keyset paged."""
     q = parse_readings_query(query)
     load(deps, owner_id, device_id)
@@ -36,7 +36,7 @@ def page(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict
     return keyset_page(rows, q.limit, reading_to_json, READINGS.of)
 
 
-def summary(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
+def readings_summary(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
     """count, min, max, mean and first/last recorded_at over [from, to)."""
     q = parse_summary_query(query)
     load(deps, owner_id, device_id)

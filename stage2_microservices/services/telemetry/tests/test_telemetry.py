@@ -114,11 +114,11 @@ def test_query_errors_are_422_on_the_parameter(world):
 async def test_device_deleted_event_drops_readings_once():
     state, device = memory_state(), _device()
     service = TelemetryService(lambda: InMemoryTelemetryUnitOfWork(state), InMemoryDeviceDirectory(device))
-    await service.accept("alice01", device.id, {"readings": [{"value": 1}]}, "/p")
+    await service.accept_readings("alice01", device.id, {"readings": [{"value": 1}]}, "/p")
     payload = DeviceChanged("deleted", device).to_json()
     await service.on_device_event("device.deleted", payload, "m1")
     assert state.tables["readings"]["rows"] == []
-    await service.accept("alice01", device.id, {"readings": [{"value": 2}]}, "/p")
+    await service.accept_readings("alice01", device.id, {"readings": [{"value": 2}]}, "/p")
     await service.on_device_event("device.deleted", payload, "m1")  # a redelivery changes nothing
     assert len(state.tables["readings"]["rows"]) == 1
     assert ("telemetry-devices", "m1") in state.tables["inbox"]
