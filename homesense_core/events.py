@@ -6,7 +6,7 @@ from datetime import datetime
 from .integration_events import ALERT_CHANGES, AlertChanged
 from .model import Alert
 
-EVENT_TYPES = tuple(f"alert.{change}" for change in ALERT_CHANGES)
+EVENT_TYPES = tuple(AlertChanged.name_of(change) for change in ALERT_CHANGES)
 PONG = {"type": "pong"}
 
 

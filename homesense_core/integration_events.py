@@ -123,10 +123,15 @@ class DeviceChanged:
         if self.change not in DEVICE_CHANGES:
             raise UnknownEvent(f"unknown device change {self.change!r}")
 
+    @staticmethod
+    def name_of(change: str) -> str:
+        """The event name of a change, e.g. "device.deleted" (a consumer's subject filter)."""
+        return f"device.{change}"
+
     @property
     def name(self) -> str:
         """The event name (outbox topic, NATS subject suffix)."""
-        return f"device.{self.change}"
+        return self.name_of(self.change)
 
     def to_json(self) -> dict:
         """The payload."""
@@ -165,10 +170,15 @@ class AlertChanged:
         """The event for a change of this alert."""
         return cls(change, alert.owner_id, alert_to_json(alert), request_id)
 
+    @staticmethod
+    def name_of(change: str) -> str:
+        """The event name of a change, e.g. "alert.opened"."""
+        return f"alert.{change}"
+
     @property
     def name(self) -> str:
         """The event name, which is also the push message type."""
-        return f"alert.{self.change}"
+        return self.name_of(self.change)
 
     def push_message(self, sent_at: datetime) -> dict:
         """{"type", "alert", "sent_at"}: the WebSocket message for this change."""

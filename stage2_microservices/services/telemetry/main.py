@@ -2,6 +2,8 @@
 
 from fastapi import FastAPI
 
+from homesense_core.integration_events import DeviceChanged
+
 from stage2_microservices.common.app import build_service_app, service_persistence
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
@@ -32,7 +34,7 @@ def create_app(settings: TelemetrySettings | None = None, *, uow_factory=None,
             ("outbox-relay", relay.run),
             # Only deletions matter here: they drop the device's readings.
             ("device-events", lambda: bus.consume("device", DEVICES_CONSUMER, service.on_device_event,
-                                                  filter_event="device.deleted")),
+                                                  filter_event=DeviceChanged.name_of("deleted"))),
         ]
     app = build_service_app("HomeSense telemetry", settings, db=store.db, bus=bus, background=background,
                             routers=[build_router(service)], on_close=[devices.close])
