@@ -5,18 +5,18 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from . import ids
+from .integration_events import AlertChanged
 from .model import ACTIVE_STATUSES, Alert, Device
 from .problems import Conflict
-
-EVENT_FOR_CHANGE = {"opened": "alert.opened", "resolved": "alert.resolved"}
 
 
 @dataclass(frozen=True)
 class Transition:
-    """One change to store: opened (insert), updated or resolved (update)."""
+    """One change to store: opened (insert), updated or resolved (update); before is None when opened."""
 
     change: str
     alert: Alert
+    before: Alert | None = None
 
 
 def out_of_range_kind(device: Device, value: float) -> str | None:
@@ -34,13 +34,13 @@ def evaluate_reading(device: Device, value: float, active: Iterable[Alert], now:
     active = [a for a in active if a.status in ACTIVE_STATUSES and a.device_id == device.id]
     kind = out_of_range_kind(device, value)
     if kind is None:
-        return [Transition("resolved", replace(a, status="resolved", resolved_at=now, updated_at=now))
+        return [Transition("resolved", replace(a, status="resolved", resolved_at=now, updated_at=now), a)
                 for a in active]
     for alert in sorted(active, key=lambda a: a.opened_at):
         if alert.kind == kind:
             updated = replace(alert, last_value=value, reading_count=alert.reading_count + 1,
                               updated_at=now)
-            return [Transition("updated", updated)]
+            return [Transition("updated", updated, alert)]
     threshold = device.low_threshold if kind == "low" else device.high_threshold
     opened = Alert(id=new_id(), device_id=device.id, owner_id=device.owner_id, kind=kind,
                    status="open", level=1, threshold=threshold, first_value=value,
@@ -56,3 +56,38 @@ def acknowledge(alert: Alert, now: datetime) -> tuple[Alert, bool]:
     if alert.status == "acknowledged":
         return alert, False
     return replace(alert, status="acknowledged", acknowledged_at=now, updated_at=now), True
+
+
+def evaluate_batch(device: Device, values: Iterable[float], active: Iterable[Alert], now: datetime,
+                   new_id: Callable[[], str] = ids.new_id) -> tuple[list[Transition], list[Alert]]:
+    """The rule folded over readings in order: (every transition, the active alerts after)."""
+    active = [a for a in active if a.status in ACTIVE_STATUSES and a.device_id == device.id]
+    transitions: list[Transition] = []
+    for value in values:
+        for t in evaluate_reading(device, value, active, now, new_id):
+            transitions.append(t)
+            if t.change == "opened":
+                active.append(t.alert)
+            elif t.change == "updated":
+                active = [t.alert if a.id == t.alert.id else a for a in active]
+            else:
+                active = [a for a in active if a.id != t.alert.id]
+    return transitions, active
+
+
+def alert_events(before: Alert | None, after: Alert | None) -> list[AlertChanged]:
+    """The events an alert's change announces (and pushes): opened, escalated, acknowledged, resolved.
+
+    Every stage derives its events here, whether it knows the transition (stages 1 and 2) or
+    only sees the stored item before and after (stage 3's stream).
+    """
+    if after is None:
+        return []
+    if before is None:
+        return [AlertChanged.of("opened", after)]
+    events = []
+    if after.level > before.level:
+        events.append(AlertChanged.of("escalated", after))
+    if after.status != before.status and after.status in ("acknowledged", "resolved"):
+        events.append(AlertChanged.of(after.status, after))
+    return events

@@ -4,10 +4,11 @@ import base64
 import binascii
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Mapping, Sequence, TypeVar
 
-from .clock import parse_ts
+from .clock import format_ts, parse_ts
 from .problems import FieldError, ValidationFailed
 
 Row = TypeVar("Row")
@@ -91,3 +92,29 @@ def keyset_page(rows: Sequence[Row], limit: int, to_json: Callable[[Row], dict],
     rows = rows[:limit]
     return {"items": [to_json(r) for r in rows],
             "next_cursor": encode_cursor(cursor_of(rows[-1])) if more else None}
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The cursor of one resource: its timestamp and tiebreak attributes, under short keys."""
+
+    time_attr: str
+    tie_attr: str
+    tie_key: str
+    tie_type: type
+    time_key: str = "t"
+
+    def position(self, cursor: dict | None) -> tuple[datetime, object] | None:
+        """(timestamp, tiebreak) of a decoded cursor, None without one; 422 on field "cursor"."""
+        return keyset_position(cursor, self.time_key, self.tie_key, self.tie_type)
+
+    def of(self, row) -> dict:
+        """The cursor payload that resumes after row."""
+        return {self.time_key: format_ts(getattr(row, self.time_attr)),
+                self.tie_key: getattr(row, self.tie_attr)}
+
+
+# One naming in every stage: a cursor from one stage reads the same in another.
+DEVICES = Keyset("created_at", "id", "i", str)
+READINGS = Keyset("recorded_at", "seq", "s", int)
+ALERTS = Keyset("opened_at", "id", "i", str)

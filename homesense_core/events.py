@@ -3,10 +3,10 @@
 import json
 from datetime import datetime
 
-from .clock import format_ts
-from .model import Alert, alert_to_json
+from .integration_events import ALERT_CHANGES, AlertChanged
+from .model import Alert
 
-EVENT_TYPES = ("alert.opened", "alert.escalated", "alert.acknowledged", "alert.resolved")
+EVENT_TYPES = tuple(AlertChanged.name_of(change) for change in ALERT_CHANGES)
 PONG = {"type": "pong"}
 
 
@@ -14,7 +14,7 @@ def push_message(event_type: str, alert: Alert, now: datetime) -> dict:
     """{"type", "alert", "sent_at"} for one alert change."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
-    return {"type": event_type, "alert": alert_to_json(alert), "sent_at": format_ts(now)}
+    return AlertChanged.of(event_type.partition(".")[2], alert).push_message(now)
 
 
 def client_reply(text: str | bytes) -> dict | None:

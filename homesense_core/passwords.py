@@ -5,6 +5,9 @@ import hashlib
 import hmac
 import os
 
+from .model import User
+from .problems import bad_credentials
+
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _DKLEN = 32
 _MAXMEM = 64 * 1024 * 1024
@@ -39,3 +42,14 @@ def verify_password(password: str, stored: str) -> bool:
     except (AttributeError, TypeError, ValueError):
         return False
     return hmac.compare_digest(actual, expected)
+
+
+def check_credentials(user: User | None, password: str) -> User:
+    """The user if the password is theirs; bad_credentials() otherwise, after the same work.
+
+    An unknown user is checked against DUMMY_HASH, so timing does not reveal which usernames exist.
+    """
+    valid = verify_password(password, user.password_hash if user is not None else DUMMY_HASH)
+    if user is None or not valid:
+        raise bad_credentials()
+    return user

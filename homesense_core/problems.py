@@ -103,6 +103,18 @@ class NotFound(ProblemError):
     slug = "not-found"
 
 
+def not_found(resource: str) -> NotFound:
+    """The one 404 wording for a resource, e.g. not_found("Device"): "Device not found."."""
+    return NotFound(f"{resource} not found.")
+
+
+def owned(thing, owner_id: str, resource: str):
+    """The thing if it exists and belongs to owner_id; another user's is not found, never 403."""
+    if thing is None or thing.owner_id != owner_id:
+        raise not_found(resource)
+    return thing
+
+
 class MethodNotAllowed(ProblemError):
     """405: the route exists but not with this method."""
 
@@ -143,6 +155,22 @@ class ValidationFailed(ProblemError):
         super().__init__(detail, errors)
 
 
+class FieldErrors:
+    """Collects field errors so the caller sees all of them at once."""
+
+    def __init__(self):
+        self.items: list[FieldError] = []
+
+    def add(self, field: str, message: str) -> None:
+        """Record one error."""
+        self.items.append(FieldError(field, message))
+
+    def raise_if_any(self) -> None:
+        """ValidationFailed with every recorded error, if there is one."""
+        if self.items:
+            raise ValidationFailed(self.items)
+
+
 class RateLimited(ProblemError):
     """429: the token bucket is empty."""
 
@@ -163,3 +191,20 @@ class ServiceUnavailable(ProblemError):
     """503: a dependency is down."""
 
     slug = "service-unavailable"
+
+
+# One wording per refusal in every stage, so a client (or a diff of two stages) sees no difference.
+
+def username_taken() -> Conflict:
+    """409 for POST /users with a username someone has."""
+    return Conflict("The username is already taken.")
+
+
+def bad_credentials() -> Unauthorized:
+    """401 for POST /auth/token: the same answer for an unknown user and a wrong password."""
+    return Unauthorized("Unknown user or wrong password.")
+
+
+def account_gone() -> Unauthorized:
+    """401 for a valid token whose account no longer exists."""
+    return Unauthorized("The account no longer exists.")

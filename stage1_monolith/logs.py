@@ -1,16 +1,18 @@
-"""Logging to stderr with the request id on every line."""
+"""Logging to stderr with the request id on every line, in the JSON format of every stage."""
 from __future__ import annotations
 
 import logging
 import sys
 
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s rid=%(request_id)s %(message)s"
+from homesense_core.logformat import JsonLogFormatter
 
 
 class RequestIdFilter(logging.Filter):
     """Adds the current request id (or "-") to every log record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None):  # given with extra=, e.g. by an event's handler
+            return True
         record.request_id = "-"
         flask = sys.modules.get("flask")  # never import Flask from a log call: startup stays light
         if flask is not None and flask.has_request_context():
@@ -21,7 +23,7 @@ class RequestIdFilter(logging.Filter):
 def configure_logging(level: str) -> None:
     """Send every log line to stderr, each carrying the request id."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.setFormatter(JsonLogFormatter("monolith"))
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

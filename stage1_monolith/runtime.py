@@ -22,7 +22,7 @@ HOUSEKEEPING_SECONDS = 600.0
 
 
 class Runtime:
-    """The app plus its background loops; build() does the I/O, start()/stop() the threads."""
+    """The app plus its background loops; the constructor does the I/O, start()/stop() the three threads."""
 
     def __init__(self, settings: Settings, clock: Clock = utcnow, limiter: TokenBucket | None = None):
         self.settings = settings

@@ -1,12 +1,11 @@
 """HomeSense stage 3: the Chalice app (REST API, authorizer, stream handler, WebSocket handlers)."""
 
-import os
-
 from chalice import Chalice
 
 from chalicelib import container, logs, web
 from chalicelib.routes import accounts, alerts, auth, devices, pages, readings
-from chalicelib.services import evaluation, websocket
+from chalicelib.services import processing, websocket
+from chalicelib.settings import Settings
 from chalicelib.streams import events_of
 
 app = Chalice(app_name="homesense")
@@ -19,13 +18,13 @@ for blueprint in (auth.auth, accounts.bp, devices.bp, readings.bp, alerts.bp, pa
 web.complete_routes(app)
 
 
-@app.on_dynamodb_record(stream_arn=os.environ["TABLE_STREAM_ARN"], batch_size=100)
+@app.on_dynamodb_record(stream_arn=Settings.stream_arn_from_env(), batch_size=100)
 def on_table_change(event):
     """Evaluate accepted readings, push alert changes, purge deleted devices: in stream order."""
     records = event.to_dict().get("Records", [])
     events = events_of(records)
     logs.record(stream_records=len(records), events=len(events))
-    evaluation.handle(container.get(), events)
+    processing.handle(container.get(), events)
 
 
 @app.on_ws_connect()

@@ -92,3 +92,22 @@ def test_keyset_position_rejects_a_malformed_cursor_on_field_cursor(payload):
     with pytest.raises(ValidationFailed) as caught:
         cursor.keyset_position(payload, "t", "s", int)
     assert [e.field for e in caught.value.errors] == ["cursor"]
+
+
+# --- per-resource keysets ------------------------------------------------------
+
+def test_each_resource_has_one_cursor_naming():
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+
+    from homesense_core.cursor import ALERTS, DEVICES, READINGS
+    at = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=timezone.utc)
+    row = SimpleNamespace(created_at=at, opened_at=at, recorded_at=at, id="x1", seq=4)
+    assert DEVICES.of(row) == {"t": "2026-01-02T03:04:05.006Z", "i": "x1"}
+    assert ALERTS.of(row) == {"t": "2026-01-02T03:04:05.006Z", "i": "x1"}
+    assert READINGS.of(row) == {"t": "2026-01-02T03:04:05.006Z", "s": 4}
+    assert READINGS.position(decode_cursor(encode_cursor(READINGS.of(row)))) == (at, 4)
+    assert DEVICES.position(None) is None
+    with pytest.raises(ValidationFailed):
+        READINGS.position({"t": "2026-01-02T03:04:05.006Z", "s": "4"})

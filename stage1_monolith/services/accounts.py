@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from homesense_core.ids import new_id
 from homesense_core.model import User, user_to_json
-from homesense_core.passwords import DUMMY_HASH, hash_password, verify_password
-from homesense_core.problems import Conflict, Unauthorized
+from homesense_core.passwords import check_credentials, hash_password
+from homesense_core.problems import account_gone, username_taken
 from homesense_core.tokens import TokenIssuer
 from homesense_core.validation import parse_new_user, parse_token_request
 
@@ -18,7 +18,7 @@ def register_user(uow: UnitOfWorkFactory, body: dict, clock: Clock) -> dict:
     password_hash = hash_password(spec.password)
     with uow(write=True) as tx:
         if tx.users.get_by_username(spec.username) is not None:
-            raise Conflict("The username is already taken.")
+            raise username_taken()
         user = User(id=new_id(), username=spec.username, password_hash=password_hash, created_at=clock())
         tx.users.add(user)
         tx.commit()
@@ -30,10 +30,7 @@ def issue_token(uow: UnitOfWorkFactory, issuer: TokenIssuer, body: dict, clock: 
     request = parse_token_request(body)
     with uow() as tx:
         user = tx.users.get_by_username(request.username)
-    # Unknown users are checked against a dummy hash so timing does not reveal them.
-    valid = verify_password(request.password, user.password_hash if user else DUMMY_HASH)
-    if user is None or not valid:
-        raise Unauthorized("Unknown user or wrong password.")
+    user = check_credentials(user, request.password)
     token = issuer.issue(user.id, user.username, request.expires_in, clock())
     return {"access_token": token, "token_type": "Bearer", "expires_in": request.expires_in}
 
@@ -43,5 +40,5 @@ def me(uow: UnitOfWorkFactory, user_id: str) -> dict:
     with uow() as tx:
         user = tx.users.get(user_id)
     if user is None:
-        raise Unauthorized("The token's user does not exist.")
+        raise account_gone()
     return user_to_json(user)

@@ -1,24 +1,23 @@
 """Alerts as the API sees them: list, read, acknowledge."""
 from __future__ import annotations
 
-from homesense_core.alerts import acknowledge
-from homesense_core.clock import format_ts
-from homesense_core.cursor import keyset_page, keyset_position
-from homesense_core.events import push_message
+from homesense_core.alerts import acknowledge, alert_events
+from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.model import alert_to_json
-from homesense_core.validation import parse_alerts_query
+from homesense_core.problems import owned
+from homesense_core.queries import parse_alerts_query
 
 from stage1_monolith.services.common import (
-    Clock, Publish, UnitOfWorkFactory, owned)
+    Clock, Publish, UnitOfWorkFactory)
 
 
 def list_alerts(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     """One page of the caller's alerts, newest first, optionally filtered."""
     q = parse_alerts_query(query)
-    after = keyset_position(q.cursor, "t", "k", str)
+    after = ALERTS.position(q.cursor)
     with uow() as tx:
         rows = tx.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1, after)
-    return keyset_page(rows, q.limit, alert_to_json, lambda a: {"t": format_ts(a.opened_at), "k": a.id})
+    return keyset_page(rows, q.limit, alert_to_json, ALERTS.of)
 
 
 def get_alert(uow: UnitOfWorkFactory, owner_id: str, alert_id: str) -> dict:
@@ -31,11 +30,12 @@ def acknowledge_alert(uow: UnitOfWorkFactory, owner_id: str, alert_id: str, cloc
     """Acknowledge (stops escalation); idempotent, 409 on a resolved alert."""
     now = clock()
     with uow(write=True) as tx:
-        alert, changed = acknowledge(owned(tx.alerts.get(alert_id), owner_id, "Alert"), now)
+        before = owned(tx.alerts.get(alert_id), owner_id, "Alert")
+        alert, changed = acknowledge(before, now)
         if changed:
             tx.alerts.update(alert)
             tx.escalations.cancel(alert.id)
             tx.commit()
-    if changed:
-        publish(alert.owner_id, push_message("alert.acknowledged", alert, now))
+    for event in alert_events(before, alert):
+        publish(event.owner_id, event.push_message(now))
     return alert_to_json(alert)

@@ -1,12 +1,11 @@
-"""Types shared by the use cases: results, idempotency records, ownership."""
+"""Types shared by the use cases: results and idempotency records."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Protocol
 
-from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
-from homesense_core.problems import FieldError, NotFound, ValidationFailed
+from homesense_core.idempotency import REPLAY, decide, is_fresh
 
 from stage1_monolith.adapters.ports import StoredResponse, UnitOfWork
 
@@ -40,10 +39,9 @@ def replay(uow: UnitOfWork, user_id: str, idem: Idempotency | None, now: datetim
     if idem is None:
         return None
     stored = uow.idempotency.get(user_id, idem.key)
-    if stored is None or now - stored.created_at >= timedelta(seconds=IDEMPOTENCY_TTL_SECONDS):
+    if stored is None or decide(stored.fingerprint, idem.fingerprint,
+                                fresh=is_fresh(stored.created_at, now)) != REPLAY:
         return None
-    if stored.fingerprint != idem.fingerprint:
-        raise ValidationFailed([FieldError("Idempotency-Key", "was already used with a different request")])
     return Result(stored.status, stored.body, stored.location)
 
 
@@ -52,10 +50,4 @@ def remember(uow: UnitOfWork, user_id: str, idem: Idempotency | None, result: Re
     if idem is not None:
         uow.idempotency.put(user_id, idem.key, StoredResponse(idem.fingerprint, result.status, result.body, result.location, now))
 
-
-def owned(thing, owner_id: str, what: str):
-    """The thing if it exists and belongs to owner_id; another user's is simply not found."""
-    if thing is None or thing.owner_id != owner_id:
-        raise NotFound(f"{what} not found.")
-    return thing
 

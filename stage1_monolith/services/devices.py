@@ -1,26 +1,25 @@
 """Devices: create, list, read, patch, delete."""
 from __future__ import annotations
 
-from homesense_core.clock import format_ts
-from homesense_core.cursor import keyset_page, keyset_position
+from homesense_core.cursor import DEVICES, keyset_page
 from homesense_core.escalation import escalation_due_at
 from homesense_core.model import device_to_json
-from homesense_core.problems import NotFound
-from homesense_core.validation import apply_device_patch, new_device, parse_new_device, parse_page_query
+from homesense_core.integration_events import DeviceChanged, device_snapshot
+from homesense_core.problems import not_found, owned
+from homesense_core.queries import parse_page_query
+from homesense_core.validation import apply_device_patch, new_device, parse_new_device
 
 from stage1_monolith.services.common import (
-    Clock, Idempotency, Result, UnitOfWorkFactory, owned, remember, replay)
+    Clock, Idempotency, Result, UnitOfWorkFactory, remember, replay)
 
-DEVICE_EVENT_PREFIX = "device."
-
-
-def _device_event(tx, event_type: str, device, now, events: bool) -> None:
+def _device_event(tx, change: str, device, now, events: bool) -> None:
     """Queue a device event for the migration relay (only while it runs; see adapters/nats_relay.py).
 
-    Payload as stage 2's devices service publishes it: {"device": public JSON + owner_id}.
+    The declared integration event, so stage 2's consumers read it as the devices service's own.
     """
     if events:
-        tx.outbox.add(event_type, {"device": {**device_to_json(device), "owner_id": device.owner_id}}, now)
+        event = DeviceChanged(change, device)
+        tx.outbox.add(event.name, event.to_json(), now)
 
 
 def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Clock,
@@ -33,7 +32,7 @@ def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Cloc
             return previous
         device = new_device(parse_new_device(body), owner_id, now)
         tx.devices.add(device)
-        _device_event(tx, "device.created", device, now, events)
+        _device_event(tx, "created", device, now, events)
         result = Result(201, device_to_json(device), f"/devices/{device.id}")
         remember(tx, owner_id, idem, result, now)
         tx.commit()
@@ -43,10 +42,10 @@ def create_device(uow: UnitOfWorkFactory, owner_id: str, body: dict, clock: Cloc
 def list_devices(uow: UnitOfWorkFactory, owner_id: str, query) -> dict:
     """One page of the caller's devices, oldest first."""
     page = parse_page_query(query, default_limit=50, max_limit=200)
-    after = keyset_position(page.cursor, "t", "k", str)
+    after = DEVICES.position(page.cursor)
     with uow() as tx:
         rows = tx.devices.list_for_owner(owner_id, page.limit + 1, after)
-    return keyset_page(rows, page.limit, device_to_json, lambda d: {"t": format_ts(d.created_at), "k": d.id})
+    return keyset_page(rows, page.limit, device_to_json, DEVICES.of)
 
 
 def internal_device(uow: UnitOfWorkFactory, device_id: str) -> dict:
@@ -54,8 +53,8 @@ def internal_device(uow: UnitOfWorkFactory, device_id: str) -> dict:
     with uow() as tx:
         device = tx.devices.get(device_id)
     if device is None:
-        raise NotFound("No such device.")
-    return {**device_to_json(device), "owner_id": device.owner_id}
+        raise not_found("Device")
+    return device_snapshot(device)
 
 
 def get_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str) -> dict:
@@ -73,7 +72,7 @@ def patch_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str, body: di
         changed = apply_device_patch(device, body, now)
         if changed is not device:
             tx.devices.update(changed)
-            _device_event(tx, "device.updated", changed, now, events)
+            _device_event(tx, "updated", changed, now, events)
             if changed.escalation_after_seconds != device.escalation_after_seconds:
                 _reschedule(tx, changed)
             tx.commit()
@@ -96,7 +95,7 @@ def delete_device(uow: UnitOfWorkFactory, owner_id: str, device_id: str, clock: 
     with uow(write=True) as tx:
         device = owned(tx.devices.get(device_id), owner_id, "Device")
         if events:
-            _device_event(tx, "device.deleted", device, clock(), events)
+            _device_event(tx, "deleted", device, clock(), events)
         tx.escalations.delete_for_device(device_id)
         tx.alerts.delete_for_device(device_id)
         tx.readings.delete_for_device(device_id)

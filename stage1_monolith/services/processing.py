@@ -5,13 +5,11 @@ import logging
 from datetime import timedelta
 from typing import Callable
 
-from homesense_core.alerts import EVENT_FOR_CHANGE, evaluate_reading
+from homesense_core.alerts import alert_events, evaluate_batch
 from homesense_core.escalation import escalate, escalation_due_at
-from homesense_core.events import push_message
+from homesense_core.integration_events import DeviceChanged, ReadingsAccepted, UnknownEvent, decode
 
 from stage1_monolith.services.common import Clock, UnitOfWorkFactory
-from stage1_monolith.services.devices import DEVICE_EVENT_PREFIX
-from stage1_monolith.services.readings import READINGS_ACCEPTED
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +27,20 @@ def process_next_event(uow: UnitOfWorkFactory, clock: Clock, relay: Relay | None
             return False, []
         now = clock()
         pushes: list[Push] = []
-        if message.topic == READINGS_ACCEPTED:
-            pushes = _evaluate_batch(tx, message.payload, now)
-        elif message.topic.startswith(DEVICE_EVENT_PREFIX):
-            # Only written while the relay runs; published before the row is marked done.
+        try:
+            event = decode(message.topic, message.payload)
+        except UnknownEvent as exc:
+            event = None
+            log.warning("skipping outbox message %s: %s", message.id, exc)
+        if isinstance(event, ReadingsAccepted):
+            pushes = _apply_readings(tx, event, now)
+            # Under the request id the event carries: one reading can be followed POST to push.
+            log.info("%s: %d readings, %d pushes", event.name, len(event.readings), len(pushes),
+                     extra={"request_id": event.request_id})
+        elif isinstance(event, DeviceChanged):
+            # Only written while the migration relay runs; published before the row is marked done.
             if relay is not None:
                 relay(message.topic, message.payload, f"stage1-outbox-{message.id}")
-        else:
-            log.warning("skipping outbox message %s with unknown topic %r", message.id, message.topic)
         # Marked done in the same transaction as the alert changes: exactly-once effects.
         tx.outbox.mark_done(message.id, now)
         tx.commit()
@@ -54,27 +58,27 @@ def skip_event(uow: UnitOfWorkFactory, clock: Clock) -> int | None:
         return message.id
 
 
-def _evaluate_batch(tx, payload: dict, now) -> list[Push]:
-    device = tx.devices.get(payload["device_id"])
+def _pushes(events, now) -> list[Push]:
+    return [(e.owner_id, e.push_message(now)) for e in events]
+
+
+def _apply_readings(tx, event: ReadingsAccepted, now) -> list[Push]:
+    """Store the transitions of the alert rule folded over the batch, in one transaction."""
+    device = tx.devices.get(event.device.id)  # the current thresholds, read in this transaction
     if device is None:  # deleted since the readings were accepted
         return []
-    active = tx.alerts.active_for_device(device.id)
+    transitions, _ = evaluate_batch(device, [r.value for r in event.readings],
+                                    tx.alerts.active_for_device(device.id), now)
     pushes: list[Push] = []
-    for reading in payload["readings"]:
-        for transition in evaluate_reading(device, reading["value"], active, now):
-            alert = transition.alert
-            if transition.change == "opened":
-                tx.alerts.add(alert)
-                active.append(alert)
-                tx.escalations.schedule(alert.id, device.id, escalation_due_at(alert, device.escalation_after_seconds))
-            else:
-                tx.alerts.update(alert)
-                active = [alert if a.id == alert.id else a for a in active]
-                if transition.change == "resolved":
-                    active = [a for a in active if a.id != alert.id]
-                    tx.escalations.cancel(alert.id)
-            if transition.change in EVENT_FOR_CHANGE:
-                pushes.append((alert.owner_id, push_message(EVENT_FOR_CHANGE[transition.change], alert, now)))
+    for t in transitions:
+        if t.change == "opened":
+            tx.alerts.add(t.alert)
+            tx.escalations.schedule(t.alert.id, device.id, escalation_due_at(t.alert, device.escalation_after_seconds))
+        else:
+            tx.alerts.update(t.alert)
+            if t.change == "resolved":
+                tx.escalations.cancel(t.alert.id)
+        pushes += _pushes(alert_events(t.before, t.alert), now)
     return pushes
 
 
@@ -102,7 +106,7 @@ def escalate_due(uow: UnitOfWorkFactory, clock: Clock, batch: int = 100) -> list
             escalated = escalate(alert, after, now)
             if escalated is not None:
                 tx.alerts.update(escalated)
-                pushes.append((alert.owner_id, push_message("alert.escalated", escalated, now)))
+                pushes += _pushes(alert_events(alert, escalated), now)
                 alert = escalated
             due = escalation_due_at(alert, after)
             if due is None:

@@ -73,7 +73,7 @@ def test_poison_event_is_skipped_after_repeated_failures(memory_uow, clock, hub,
     calls = {"n": 0}
     import stage1_monolith.services.processing as processing
 
-    real = processing._evaluate_batch
+    real = processing._apply_readings
 
     def flaky(tx, payload, now):
         calls["n"] += 1
@@ -81,7 +81,7 @@ def test_poison_event_is_skipped_after_repeated_failures(memory_uow, clock, hub,
             raise RuntimeError("boom")
         return real(tx, payload, now)
 
-    monkeypatch.setattr(processing, "_evaluate_batch", flaky)
+    monkeypatch.setattr(processing, "_apply_readings", flaky)
     for _ in range(5):
         world["worker"].run_once()
     assert world["worker"].run_once() == 1  # the second event still gets handled
@@ -138,3 +138,12 @@ def test_shorter_escalation_period_applies_to_open_alerts(memory_uow, clock, hub
     assert world["scheduler"].run_once() == 1
     (alert,) = all_alerts(memory_uow, world)
     assert alert["level"] == 2
+
+
+def test_the_worker_logs_the_event_under_the_request_id_of_the_post(memory_uow, clock, hub, world, caplog):
+    readings.accept_readings(memory_uow, world["owner"], world["device"], {"readings": [{"value": 5}]}, clock,
+                             request_id="req-follow-1")
+    with caplog.at_level("INFO", logger="stage1_monolith.services.processing"):
+        world["worker"].run_once()
+    assert [(r.getMessage(), r.request_id) for r in caplog.records] == [
+        ("reading.accepted: 1 readings, 1 pushes", "req-follow-1")]

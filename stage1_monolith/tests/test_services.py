@@ -95,7 +95,7 @@ def test_readings_and_their_event_are_written_together(memory_uow, clock):
     assert (result.status, result.body) == (202, {"accepted": 2})
     with memory_uow() as tx:
         event = tx.outbox.next_pending()
-    assert event.topic == "readings.accepted"
+    assert event.topic == "reading.accepted" and event.payload["device"]["id"] == device["id"]
     assert [r["value"] for r in event.payload["readings"]] == [1.0, 2.0]
     assert readings.readings_summary(memory_uow, "o", device["id"], {})["count"] == 2
 

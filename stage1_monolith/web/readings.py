@@ -1,5 +1,5 @@
 """Readings of one device."""
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from stage1_monolith.services import readings
 from stage1_monolith.web.deps import authenticate, deps, idempotency
@@ -12,7 +12,8 @@ bp = Blueprint("readings", __name__)
 def accept(device_id: str):
     user_id, d = authenticate(), deps()
     body = json_body()
-    result = readings.accept_readings(d.uow, user_id, device_id, body, d.clock, idempotency(body), d.wake_worker)
+    result = readings.accept_readings(d.uow, user_id, device_id, body, d.clock, idempotency(body), d.wake_worker,
+                                      g.get("request_id"))
     return result_response(result)
 
 

@@ -1,15 +1,17 @@
 """What every service's composition root wires the same way: its pool, its bus, its FastAPI app."""
 
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI
 
 from .db import Database
 from .messaging import Bus, Topology
+from .outbox import OutboxRelay
 from .runtime import BackgroundTasks, health_router
 from .settings import BaseServiceSettings, DatabaseSettings, NatsSettings
-from .uow import COMMON_SCHEMA
+from .uow import COMMON_SCHEMA, UnitOfWork
 from .web import install_edges
 
 Hook = Callable[[], Awaitable[None]]
@@ -23,6 +25,32 @@ def service_database(settings: DatabaseSettings, schema_sql: str) -> Database:
 def service_bus(settings: NatsSettings) -> Bus:
     """The service's NATS connection, named after the service so the server can tell clients apart."""
     return Bus(settings.nats_url, Topology(settings.events_namespace), settings.service_name)
+
+
+@dataclass(frozen=True)
+class Persistence:
+    """A service's units of work and, when they are real, its pool, bus and outbox relay."""
+
+    uow_factory: Callable[[], UnitOfWork]
+    db: Database | None = None
+    bus: Bus | None = None
+    relay: OutboxRelay | None = None
+
+    def on_commit(self) -> None:
+        """Wake the relay after a commit that queued events (nothing to wake with fakes)."""
+        if self.relay is not None:
+            self.relay.wake()
+
+
+def service_persistence(settings, schema_sql: str, uow_class: Callable[[Database], UnitOfWork], *,
+                        uow_factory: Callable[[], UnitOfWork] | None = None, db: Database | None = None,
+                        bus: Bus | None = None) -> Persistence:
+    """PostgreSQL units of work plus the NATS outbox relay; a given uow_factory (a fake) replaces all."""
+    if uow_factory is not None:
+        return Persistence(uow_factory, db, bus)
+    db = db or service_database(settings, schema_sql)
+    bus = bus or service_bus(settings)
+    return Persistence(lambda: uow_class(db), db, bus, OutboxRelay(db, bus.publish))
 
 
 def build_service_app(title: str, settings: BaseServiceSettings, *, db: Database | None = None,

@@ -1,29 +1,14 @@
-"""Read-through port to the devices service (ownership and thresholds), plus its event form."""
+"""Read-through port to the devices service (ownership and thresholds)."""
 
 from abc import ABC, abstractmethod
 from urllib.parse import quote
 
-from homesense_core.clock import parse_ts
-from homesense_core.model import Device, device_to_json
+from homesense_core.integration_events import device_from_snapshot
+from homesense_core.model import Device
 from homesense_core.problems import ServiceUnavailable
 
 from .http_client import get_json
 from .web import request_id_var
-
-
-def device_snapshot(device: Device) -> dict:
-    """Internal JSON of a device: the public form plus owner_id (events and /internal routes)."""
-    return {**device_to_json(device), "owner_id": device.owner_id}
-
-
-def device_from_snapshot(data: dict) -> Device:
-    """Inverse of device_snapshot."""
-    return Device(
-        id=data["id"], owner_id=data["owner_id"], name=data["name"], room=data["room"],
-        kind=data["kind"], unit=data["unit"], low_threshold=data["low_threshold"],
-        high_threshold=data["high_threshold"],
-        escalation_after_seconds=data["escalation_after_seconds"],
-        created_at=parse_ts(data["created_at"]), updated_at=parse_ts(data["updated_at"]))
 
 
 class DeviceDirectory(ABC):

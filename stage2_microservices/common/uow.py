@@ -11,9 +11,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from homesense_core.idempotency import HEADER, IDEMPOTENCY_TTL_SECONDS
+from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS, PROCEED, decide, is_fresh
 from homesense_core.ids import new_id
-from homesense_core.problems import FieldError, ValidationFailed
+from homesense_core.integration_events import IntegrationEvent
 
 from .db import Database
 
@@ -34,10 +34,6 @@ class StoredResponse:
     status: int
     body: dict | None
     headers: dict = field(default_factory=dict)
-
-
-def _key_reused() -> ValidationFailed:
-    return ValidationFailed([FieldError(HEADER, "was already used with a different request")])
 
 
 class UnitOfWork(ABC):
@@ -74,9 +70,13 @@ class UnitOfWork(ABC):
     @abstractmethod
     async def _end(self): ...
 
+    async def add_event(self, event: IntegrationEvent) -> str:
+        """Queue an integration event in the outbox of this transaction; returns its id."""
+        return await self._queue(event.name, event.to_json())
+
     @abstractmethod
-    async def add_event(self, event_type: str, payload: dict) -> str:
-        """Queue an event in the outbox of this transaction; returns its id."""
+    async def _queue(self, event_type: str, payload: dict) -> str:
+        """Insert one outbox row; its id becomes the Nats-Msg-Id."""
 
     @abstractmethod
     async def first_delivery(self, consumer: str, msg_id: str) -> bool:
@@ -145,7 +145,7 @@ class PostgresUnitOfWork(UnitOfWork):
         if conn is not None:
             await self.db.release(conn)
 
-    async def add_event(self, event_type: str, payload: dict) -> str:
+    async def _queue(self, event_type: str, payload: dict) -> str:
         event_id = new_id()
         await self.conn.execute(
             "INSERT INTO outbox (id, event_type, payload) VALUES (%s, %s, %s)",
@@ -169,14 +169,14 @@ class PostgresUnitOfWork(UnitOfWork):
             "SELECT fingerprint, created_at, status, body, headers FROM idempotency_keys"
             " WHERE user_id = %s AND key = %s FOR UPDATE", [user_id, key])
         row = await cur.fetchone()
-        if row["created_at"] <= now - timedelta(seconds=IDEMPOTENCY_TTL_SECONDS) or row["status"] is None:
+        # A row without a response belongs to a first use whose transaction died: take it over.
+        if row["status"] is None or decide(row["fingerprint"], fingerprint,
+                                           fresh=is_fresh(row["created_at"], now)) == PROCEED:
             await self.conn.execute(
                 "UPDATE idempotency_keys SET fingerprint = %s, created_at = %s, status = NULL,"
                 " body = NULL, headers = NULL WHERE user_id = %s AND key = %s",
                 [fingerprint, now, user_id, key])
             return None
-        if row["fingerprint"] != fingerprint:
-            raise _key_reused()
         return StoredResponse(row["status"], row["body"], row["headers"] or {})
 
     async def save_idempotency(self, user_id, key, fingerprint, response, now):
@@ -225,7 +225,7 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def _end(self):
         self.state.lock.release()
 
-    async def add_event(self, event_type, payload):
+    async def _queue(self, event_type, payload):
         event = OutboxEvent(new_id(), event_type, copy.deepcopy(payload))
         self.tables["outbox"].append(event)
         return event.id
@@ -238,10 +238,8 @@ class InMemoryUnitOfWork(UnitOfWork):
 
     async def claim_idempotency(self, user_id, key, fingerprint, now):
         record = self.tables["idempotency"].get((user_id, key))
-        if record is None or record[1] <= now - timedelta(seconds=IDEMPOTENCY_TTL_SECONDS):
+        if record is None or decide(record[0], fingerprint, fresh=is_fresh(record[1], now)) == PROCEED:
             return None
-        if record[0] != fingerprint:
-            raise _key_reused()
         return record[2]
 
     async def save_idempotency(self, user_id, key, fingerprint, response, now):

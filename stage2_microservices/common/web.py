@@ -1,5 +1,6 @@
 """HTTP edges shared by the services: problem+json errors, request ids, caller identity, bodies."""
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from homesense_core.bodies import decode_json_body
 from homesense_core.http import REQUEST_ID_HEADER, cors_headers, parse_origins, request_id_from
 from homesense_core.ids import is_valid_id
+from homesense_core.logformat import JsonLogFormatter
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, FieldError, ProblemError,
                                      ServiceUnavailable, Unauthorized, ValidationFailed,
                                      problem_dict, slug_for_status)
@@ -95,6 +97,22 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+def current_request_id() -> str | None:
+    """The id of the request (or event) being handled, None outside one; events carry it on."""
+    value = request_id_var.get()
+    return None if value == "-" else value
+
+
+@contextlib.contextmanager
+def request_id_of(request_id: str | None):
+    """Handle an event under the request id it carries, so its logs and events follow the request."""
+    token = request_id_var.set(request_id or "-")
+    try:
+        yield
+    finally:
+        request_id_var.reset(token)
+
+
 class _RequestIdFilter(logging.Filter):
     def filter(self, record):
         record.request_id = request_id_var.get()
@@ -102,15 +120,14 @@ class _RequestIdFilter(logging.Filter):
 
 
 def configure_logging(service_name: str, level: str = "INFO") -> None:
-    """One line per record with the service and X-Request-Id (idempotent)."""
+    """One JSON line per record with the service and X-Request-Id (idempotent)."""
     root = logging.getLogger()
     if any(getattr(h, "_homesense", False) for h in root.handlers):
         return
     handler = logging.StreamHandler()
     handler._homesense = True
     handler.addFilter(_RequestIdFilter())
-    handler.setFormatter(logging.Formatter(
-        f"%(asctime)s %(levelname)s {service_name} [%(request_id)s] %(name)s: %(message)s"))
+    handler.setFormatter(JsonLogFormatter(service_name))
     root.addHandler(handler)
     root.setLevel(level.upper())
     # uvicorn's access log goes through our handler so it carries the request id too.

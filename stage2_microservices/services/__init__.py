@@ -1,1 +1,1 @@
-"""The five stage-2 services; each is self-contained (main, settings, routes, service, repository, schema, tests)."""
+"""The five stage-2 services; each is self-contained (main, settings, routes, service, ports, memory, postgres, schema, tests)."""

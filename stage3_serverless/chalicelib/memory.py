@@ -2,11 +2,12 @@
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
+from homesense_core.integration_events import ReadingsAccepted
 from homesense_core.model import ACTIVE_STATUSES, Alert, Device, Reading, User
-from homesense_core.problems import Conflict
+from homesense_core.problems import username_taken
 from homesense_core.tokens import SigningKey
 
 from . import ports
@@ -20,7 +21,7 @@ class MemoryUsers(ports.UserRepository):
 
     def add(self, user):
         if self.get_by_username(user.username) is not None:
-            raise Conflict("The username is taken.")
+            raise username_taken()
         self.items[user.id] = user
 
     def get(self, user_id):
@@ -74,12 +75,12 @@ class MemoryReadings(ports.ReadingRepository):
 
     def __init__(self):
         self.items: list[Reading] = []
-        self.events: list[tuple[Device, list[Reading]]] = []
+        self.events: list[ReadingsAccepted] = []
         self.evaluated: set[tuple[str, int]] = set()
 
-    def add(self, device, readings: Sequence[Reading]):
-        self.items.extend(readings)
-        self.events.append((device, list(readings)))
+    def add(self, event):
+        self.items.extend(Reading(event.device.id, r.value, r.recorded_at, r.seq) for r in event.readings)
+        self.events.append(event)
 
     def _in_range(self, device_id, from_, to):
         return sorted((r for r in self.items if r.device_id == device_id
@@ -101,7 +102,7 @@ class MemoryReadings(ports.ReadingRepository):
 
     def delete_all(self, device_id):
         self.items = [r for r in self.items if r.device_id != device_id]
-        self.events = [e for e in self.events if e[0].id != device_id]
+        self.events = [e for e in self.events if e.device.id != device_id]
 
     def batch_evaluated(self, device_id, first_seq):
         return (device_id, first_seq) in self.evaluated

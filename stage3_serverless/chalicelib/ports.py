@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator, Sequence
 
+from homesense_core.integration_events import ReadingsAccepted
 from homesense_core.model import Alert, Device, Reading, User
 from homesense_core.tokens import SigningKey
 
@@ -88,8 +89,8 @@ class ReadingRepository(abc.ABC):
     """Readings per device ordered by (recorded_at, seq), plus the batch events that feed alerts."""
 
     @abc.abstractmethod
-    def add(self, device: Device, readings: Sequence[Reading]) -> None:
-        """Store a batch and record one ReadingsAccepted event for the alert evaluator."""
+    def add(self, event: ReadingsAccepted) -> None:
+        """Store the batch's readings, then the event itself for the alert evaluator."""
 
     @abc.abstractmethod
     def page(self, device_id: str, from_: datetime | None, to: datetime | None, descending: bool,

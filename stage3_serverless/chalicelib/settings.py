@@ -23,6 +23,14 @@ class Settings:
     # {stage} are filled in per request. The default is API Gateway's own invoke URL.
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
 
+    @staticmethod
+    def stream_arn_from_env(env: Mapping[str, str] | None = None) -> str:
+        """TABLE_STREAM_ARN alone: the stream handler's decorator needs it when app.py is imported."""
+        env = os.environ if env is None else env
+        if not env.get("TABLE_STREAM_ARN"):
+            raise RuntimeError("missing environment variables: TABLE_STREAM_ARN")
+        return env["TABLE_STREAM_ARN"]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         """Read and check the environment; a missing required variable fails at first use."""

@@ -13,6 +13,7 @@ from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, Method
 
 from . import container, logs
 from .aws_clients import unavailable
+from .ports import StoredResponse
 
 log = logging.getLogger("homesense.web")
 
@@ -23,6 +24,11 @@ ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # API Gateway sends every path no route matches here ({proxy+} is greedy; it never matches "/"),
 # so unknown paths get the app's preflight, 404, CORS and X-Request-Id instead of a gateway response.
 CATCH_ALL_PATHS = ("/", "/{proxy+}")
+
+
+def current_request_id() -> str | None:
+    """The X-Request-Id of the request being handled (None outside one): events carry it on."""
+    return logs.request_id.get()
 
 
 def problem_response(exc: ProblemError) -> Response:
@@ -45,6 +51,12 @@ def handles_problems(view):
                 return problem_response(ServiceUnavailable(headers={"Retry-After": "1"}))
             return problem_response(InternalError())
     return wrapper
+
+
+def as_response(stored: StoredResponse) -> Response:
+    """A service result (maybe replayed) as an HTTP response."""
+    headers = {"Location": stored.location} if stored.location else {}
+    return Response(body=stored.body, status_code=stored.status, headers=headers)
 
 
 def json_body(request) -> dict:
@@ -77,11 +89,14 @@ def _as_problem(response: Response) -> Response:
 def edge(event, get_response):
     """HTTP middleware: request id, CORS headers and problem+json on every response."""
     request_id = request_id_from(event.headers.get("x-request-id"))
+    token = logs.request_id.set(request_id)
     try:
         response = get_response(event)
     except Exception:
         log.exception("unhandled error")
         response = problem_response(InternalError())
+    finally:
+        logs.request_id.reset(token)
     content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
     if response.status_code >= 400 and not content_type.startswith(PROBLEM_CONTENT_TYPE):
         response = _as_problem(response)

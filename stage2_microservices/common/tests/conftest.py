@@ -1,4 +1,4 @@
 """Fixtures for the common library tests: real PostgreSQL and nats-server, fresh names per test."""
 
-from stage2_microservices.common.pytest_fixtures import (anyio_backend, database_url,  # noqa: F401
+from stage2_microservices.testing.fixtures import (anyio_backend, database_url,  # noqa: F401
                                                          namespace, nats_server, postgres)

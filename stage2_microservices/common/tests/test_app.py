@@ -6,7 +6,7 @@ import pytest
 
 from stage2_microservices.common.app import build_service_app
 from stage2_microservices.common.settings import BaseServiceSettings
-from stage2_microservices.common.testing import AppClient
+from stage2_microservices.testing.support import AppClient
 
 pytestmark = pytest.mark.anyio
 SETTINGS = BaseServiceSettings(service_name="test")

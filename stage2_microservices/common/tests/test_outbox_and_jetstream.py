@@ -5,12 +5,22 @@ import json
 
 import pytest
 
+from homesense_core.clock import utcnow
+from homesense_core.integration_events import AlertChanged, DeviceChanged
+from homesense_core.model import Device
+
 from stage2_microservices.common.messaging import Bus, Topology
 from stage2_microservices.common.outbox import OutboxRelay
-from stage2_microservices.common.testing import open_database
 from stage2_microservices.common.uow import COMMON_SCHEMA, PostgresUnitOfWork
+from stage2_microservices.testing.support import open_database
 
 pytestmark = pytest.mark.anyio
+
+
+def numbered(n: int) -> DeviceChanged:
+    """A real integration event told apart by n (the device name)."""
+    now = utcnow()
+    return DeviceChanged("updated", Device(f"d{n}", "o1", f"n{n}", "", "co2", "ppm", None, None, 300, now, now))
 
 
 @pytest.fixture
@@ -50,13 +60,13 @@ async def _collect(bus: Bus, family: str, durable: str, want: int, handler=None,
 async def test_relay_publishes_committed_rows_in_order_once(db, bus):
     async with PostgresUnitOfWork(db) as uow:
         for n in range(5):
-            await uow.add_event("device.updated", {"n": n})
+            await uow.add_event(numbered(n))
         await uow.commit()
     relay = OutboxRelay(db, bus.publish)
     assert await relay.run_once() == 5
     assert await relay.run_once() == 0  # marked sent
     seen = await _collect(bus, "device", "d1", 5)
-    assert [p["n"] for _, p, _ in seen] == [0, 1, 2, 3, 4]
+    assert [p["device"]["name"] for _, p, _ in seen] == ["n0", "n1", "n2", "n3", "n4"]
     info = await bus.js.stream_info(bus.topology.stream("device"))
     assert info.state.messages == 5
 
@@ -64,7 +74,7 @@ async def test_relay_publishes_committed_rows_in_order_once(db, bus):
 async def test_a_republished_outbox_row_is_dropped_by_jetstream(db, bus):
     """A crash after publish but before marking sent re-sends the row: the msg id de-duplicates."""
     async with PostgresUnitOfWork(db) as uow:
-        event_id = await uow.add_event("alert.opened", {"n": 1})
+        event_id = await uow.add_event(AlertChanged("opened", "o1", {"id": "a1"}))
         await uow.commit()
     relay = OutboxRelay(db, bus.publish)
     await relay.run_once()

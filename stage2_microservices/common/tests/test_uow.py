@@ -5,13 +5,21 @@ from datetime import timedelta
 import pytest
 
 from homesense_core.clock import utcnow
+from homesense_core.integration_events import DeviceChanged
+from homesense_core.model import Device
 from homesense_core.problems import ValidationFailed
 
-from stage2_microservices.common.testing import open_database
 from stage2_microservices.common.uow import (COMMON_SCHEMA, InMemoryUnitOfWork, MemoryState,
                                               PostgresUnitOfWork, StoredResponse)
+from stage2_microservices.testing.support import open_database
 
 pytestmark = pytest.mark.anyio
+
+
+def numbered(n: int, change: str = "updated") -> DeviceChanged:
+    """A real integration event told apart by n (the device name)."""
+    now = utcnow()
+    return DeviceChanged(change, Device(f"d{n}", "o1", f"n{n}", "", "co2", "ppm", None, None, 300, now, now))
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -26,32 +34,32 @@ async def harness(request):
     async def outbox():
         async with db.pool.connection() as conn:
             cur = await conn.execute("SELECT event_type, payload FROM outbox ORDER BY position")
-            return [(r["event_type"], r["payload"]) for r in await cur.fetchall()]
+            return [(r["event_type"], r["payload"]["device"]["name"]) for r in await cur.fetchall()]
 
     yield (lambda: PostgresUnitOfWork(db)), outbox
     await db.close()
 
 
 async def _memory_outbox(state):
-    return [(e.event_type, e.payload) for e in state.outbox]
+    return [(e.event_type, e.payload["device"]["name"]) for e in state.outbox]
 
 
 class TestUnitOfWork:
     async def test_committed_events_are_kept_in_order(self, harness):
         uow, outbox = harness
         async with uow() as u:
-            await u.add_event("device.created", {"n": 1})
-            await u.add_event("device.updated", {"n": 2})
+            await u.add_event(numbered(1, "created"))
+            await u.add_event(numbered(2))
             await u.commit()
-        assert await outbox() == [("device.created", {"n": 1}), ("device.updated", {"n": 2})]
+        assert await outbox() == [("device.created", "n1"), ("device.updated", "n2")]
 
     async def test_uncommitted_events_vanish(self, harness):
         uow, outbox = harness
         async with uow() as u:
-            await u.add_event("device.created", {"n": 1})
+            await u.add_event(numbered(1))
         with pytest.raises(RuntimeError):
             async with uow() as u:
-                await u.add_event("device.created", {"n": 2})
+                await u.add_event(numbered(2))
                 raise RuntimeError("boom")
         assert await outbox() == []
 

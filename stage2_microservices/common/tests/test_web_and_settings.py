@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from homesense_core.problems import Conflict
 
 from stage2_microservices.common.settings import BaseServiceSettings, DatabaseSettings, NatsSettings
-from stage2_microservices.common.testing import AppClient
 from stage2_microservices.common.web import caller_id, install_edges, json_response, read_json
+from stage2_microservices.testing.support import AppClient
 
 
 @pytest.fixture

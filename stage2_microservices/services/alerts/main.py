@@ -4,14 +4,13 @@ import asyncio
 
 from fastapi import FastAPI
 
-from stage2_microservices.common.app import build_service_app, service_bus, service_database
+from stage2_microservices.common.app import build_service_app, service_persistence
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
 from stage2_microservices.common.messaging import Bus
-from stage2_microservices.common.outbox import OutboxRelay
 from stage2_microservices.common.web import configure_logging
 
-from .repository import PostgresAlertsUnitOfWork, schema_sql
+from .postgres import PostgresAlertsUnitOfWork, schema_sql
 from .routes import build_router
 from .service import DEVICES_CONSUMER, READINGS_CONSUMER, AlertService
 from .settings import AlertsSettings
@@ -23,14 +22,11 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
     """Wire the service; pass uow_factory and devices (fakes) to run without Postgres, NATS, devices."""
     settings = settings or AlertsSettings()
     configure_logging(settings.service_name, settings.log_level)
-    relay = None
-    if uow_factory is None:
-        db = db or service_database(settings, schema_sql())
-        bus = bus or service_bus(settings)
-        relay = OutboxRelay(db, bus.publish)
-        uow_factory = lambda: PostgresAlertsUnitOfWork(db)  # noqa: E731
+    store = service_persistence(settings, schema_sql(), PostgresAlertsUnitOfWork,
+                                uow_factory=uow_factory, db=db, bus=bus)
+    relay, bus = store.relay, store.bus
     devices = devices or HttpDeviceDirectory(settings.devices_url)
-    service = AlertService(uow_factory, devices, on_commit=relay.wake if relay else lambda: None)
+    service = AlertService(store.uow_factory, devices, on_commit=store.on_commit)
 
     async def scheduler():
         """Persisted due rows make this survive restarts: whoever runs next picks them up."""
@@ -46,7 +42,7 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
             ("device-events", lambda: bus.consume("device", DEVICES_CONSUMER, service.on_device)),
             ("escalation", scheduler),
         ]
-    app = build_service_app("HomeSense alerts", settings, db=db, bus=bus, background=background,
+    app = build_service_app("HomeSense alerts", settings, db=store.db, bus=bus, background=background,
                             routers=[build_router(service)], on_close=[devices.close])
     app.state.service = service
     return app

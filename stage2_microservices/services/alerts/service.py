@@ -1,24 +1,31 @@
 """Alert use cases: evaluate reading events in order, escalate due alerts, read and acknowledge."""
 
+import logging
+from dataclasses import replace
 from typing import Callable
 
-from homesense_core.alerts import EVENT_FOR_CHANGE, acknowledge, evaluate_reading
-from homesense_core.clock import format_ts, utcnow
-from homesense_core.cursor import keyset_page, keyset_position
+from homesense_core.alerts import acknowledge, alert_events, evaluate_batch
+from homesense_core.clock import utcnow
+from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.escalation import escalate, escalation_due_at
+from homesense_core.integration_events import DeviceChanged, ReadingsAccepted, decode
 from homesense_core.model import Alert, alert_to_json
-from homesense_core.problems import NotFound, ServiceUnavailable
-from homesense_core.validation import parse_alerts_query
+from homesense_core.problems import ServiceUnavailable, not_found, owned
+from homesense_core.queries import parse_alerts_query
 
-from stage2_microservices.common.devices_client import DeviceDirectory, device_from_snapshot
+from stage2_microservices.common.devices_client import DeviceDirectory
 from stage2_microservices.common.uow import UnitOfWork
+from stage2_microservices.common.web import current_request_id, request_id_of
+
+log = logging.getLogger(__name__)
 
 READINGS_CONSUMER = "alerts-readings"
 DEVICES_CONSUMER = "alerts-devices"
 
 
-async def _announce(uow: UnitOfWork, event_type: str, alert: Alert) -> None:
-    await uow.add_event(event_type, {"alert": alert_to_json(alert), "owner_id": alert.owner_id})
+async def _announce(uow: UnitOfWork, before: Alert | None, after: Alert) -> None:
+    for event in alert_events(before, after):
+        await uow.add_event(replace(event, request_id=current_request_id()))
 
 
 class AlertService:
@@ -32,9 +39,14 @@ class AlertService:
 
     async def on_readings(self, event_type: str, payload: dict, msg_id: str) -> None:
         """reading.accepted: apply the rule to each reading in array order (once per message)."""
-        if event_type != "reading.accepted":
+        event = decode(event_type, payload)
+        if not isinstance(event, ReadingsAccepted):
             return
-        device = device_from_snapshot(payload["device"])
+        with request_id_of(event.request_id):
+            await self._apply_readings(event, msg_id)
+
+    async def _apply_readings(self, event: ReadingsAccepted, msg_id: str) -> None:
+        device = event.device
         now = self.clock()
         async with self.uow() as uow:
             if not await uow.first_delivery(READINGS_CONSUMER, msg_id):
@@ -44,28 +56,32 @@ class AlertService:
                 await uow.commit()  # remember the message; a deleted device raises nothing
                 return
             after = projected.device.escalation_after_seconds
-            active = await uow.alerts.active_for_device(device.id)
+            transitions, _ = evaluate_batch(device, [r.value for r in event.readings],
+                                            await uow.alerts.active_for_device(device.id), now)
             changed: dict[str, Alert] = {}
-            for reading in payload["readings"]:
-                for t in evaluate_reading(device, reading["value"], active, now):
-                    changed[t.alert.id] = t.alert
-                    active = [a for a in active if a.id != t.alert.id]
-                    if t.change != "resolved":
-                        active.append(t.alert)
-                    if t.change in EVENT_FOR_CHANGE:
-                        await _announce(uow, EVENT_FOR_CHANGE[t.change], t.alert)
+            for t in transitions:
+                changed[t.alert.id] = t.alert  # only the last state of each alert is stored
+                await _announce(uow, t.before, t.alert)
             for alert in changed.values():
                 await uow.alerts.save(alert, escalation_due_at(alert, after))
             await uow.commit()
         self.on_commit()
+        log.info("%s: %d readings, %d transitions", event.name, len(event.readings), len(transitions))
 
     async def on_device(self, event_type: str, payload: dict, msg_id: str) -> None:
         """device.*: keep the projection; a deletion drops the device's alerts."""
-        device = device_from_snapshot(payload["device"])
+        event = decode(event_type, payload)
+        if not isinstance(event, DeviceChanged):
+            return
+        with request_id_of(event.request_id):
+            await self._apply_device(event, msg_id)
+
+    async def _apply_device(self, event: DeviceChanged, msg_id: str) -> None:
+        device = event.device
         async with self.uow() as uow:
             if not await uow.first_delivery(DEVICES_CONSUMER, msg_id):
                 return
-            if event_type == "device.deleted":
+            if event.change == "deleted":
                 await uow.devices.mark_deleted(device)
                 await uow.alerts.delete_for_device(device.id)
             else:
@@ -95,7 +111,7 @@ class AlertService:
                 new = escalate(alert, after, now)
                 if new is not None:
                     escalated += 1
-                    await _announce(uow, "alert.escalated", new)
+                    await _announce(uow, alert, new)
                     alert = new
                 await uow.alerts.save(alert, escalation_due_at(alert, after))
             await uow.commit()
@@ -105,10 +121,10 @@ class AlertService:
 
     # --- requests ----------------------------------------------------------------------
 
-    async def list_page(self, owner_id: str, query) -> dict:
+    async def list_alerts(self, owner_id: str, query) -> dict:
         """Newest first, only alerts of devices not deleted (as far as device events have told us)."""
         q = parse_alerts_query(query)
-        after = keyset_position(q.cursor, "o", "i", str)
+        after = ALERTS.position(q.cursor)
         async with self.uow() as uow:
             device_ids = await uow.alerts.device_ids(owner_id)
             if q.device_id is not None:
@@ -117,8 +133,7 @@ class AlertService:
         visible = await self._visible_devices(owner_id, device_ids, projected)
         async with self.uow() as uow:
             rows = await uow.alerts.page(owner_id, visible, q.status, after, q.limit + 1)
-        return keyset_page(rows, q.limit, alert_to_json,
-                           lambda a: {"o": format_ts(a.opened_at), "i": a.id})
+        return keyset_page(rows, q.limit, alert_to_json, ALERTS.of)
 
     async def _visible_devices(self, owner_id: str, device_ids: set[str], projected: dict) -> set[str]:
         """Devices whose alerts show: the projection decides, devices is asked only about the unseen."""
@@ -145,26 +160,26 @@ class AlertService:
         async with self.uow() as uow:
             alert = await uow.alerts.get(alert_id)
             projected = await uow.devices.get_many({alert.device_id}) if alert is not None else {}
-        if alert is None or alert.owner_id != owner_id \
-                or not await self._visible_devices(owner_id, {alert.device_id}, projected):
-            raise NotFound("No such alert.")
+        owned(alert, owner_id, "Alert")
+        if not await self._visible_devices(owner_id, {alert.device_id}, projected):
+            raise not_found("Alert")
         return alert
 
-    async def get(self, owner_id: str, alert_id: str) -> dict:
+    async def get_alert(self, owner_id: str, alert_id: str) -> dict:
         """One alert of a device the caller still owns."""
         return alert_to_json(await self._visible(owner_id, alert_id))
 
-    async def acknowledge(self, owner_id: str, alert_id: str) -> dict:
+    async def acknowledge_alert(self, owner_id: str, alert_id: str) -> dict:
         """Acknowledge (idempotent); 409 when resolved; stops escalation."""
         await self._visible(owner_id, alert_id)
         async with self.uow() as uow:
             alert = await uow.alerts.get(alert_id, for_update=True)
             if alert is None:
-                raise NotFound("No such alert.")
+                raise not_found("Alert")
             acked, changed = acknowledge(alert, self.clock())
             if changed:
                 await uow.alerts.save(acked, None)
-                await _announce(uow, "alert.acknowledged", acked)
+                await _announce(uow, alert, acked)
                 await uow.commit()
         if changed:
             self.on_commit()

@@ -2,13 +2,12 @@
 
 from fastapi import FastAPI
 
-from stage2_microservices.common.app import build_service_app, service_bus, service_database
+from stage2_microservices.common.app import build_service_app, service_persistence
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.messaging import Bus
-from stage2_microservices.common.outbox import OutboxRelay
 from stage2_microservices.common.web import configure_logging
 
-from .repository import PostgresDevicesUnitOfWork, schema_sql
+from .postgres import PostgresDevicesUnitOfWork, schema_sql
 from .routes import build_router
 from .service import DeviceService
 from .settings import DevicesSettings
@@ -19,17 +18,14 @@ def create_app(settings: DevicesSettings | None = None, *, uow_factory=None, db:
     """Wire the service; pass uow_factory (an in-memory fake) to run without Postgres and NATS."""
     settings = settings or DevicesSettings()
     configure_logging(settings.service_name, settings.log_level)
-    relay = None
-    if uow_factory is None:
-        db = db or service_database(settings, schema_sql())
-        bus = bus or service_bus(settings)
-        relay = OutboxRelay(db, bus.publish)
-        uow_factory = lambda: PostgresDevicesUnitOfWork(db)  # noqa: E731
-    service = DeviceService(uow_factory, on_commit=relay.wake if relay else lambda: None)
+    store = service_persistence(settings, schema_sql(), PostgresDevicesUnitOfWork,
+                                uow_factory=uow_factory, db=db, bus=bus)
+    relay, bus = store.relay, store.bus
+    service = DeviceService(store.uow_factory, on_commit=store.on_commit)
 
     # Devices consumes no events: it only publishes device.* through its outbox.
     background = [("outbox-relay", relay.run)] if relay is not None else []
-    app = build_service_app("HomeSense devices", settings, db=db, bus=bus, background=background,
+    app = build_service_app("HomeSense devices", settings, db=store.db, bus=bus, background=background,
                             routers=[build_router(service)])
     app.state.service = service
     return app

@@ -16,31 +16,31 @@ def build_router(service: DeviceService) -> APIRouter:
         """Create a device (Idempotency-Key honoured)."""
         owner = caller_id(request)
         body = await read_json(request)
-        result = await service.create(owner, body, request.url.path,
-                                      request.headers.get("idempotency-key"))
+        result = await service.create_device(owner, body, request.url.path,
+                                             request.headers.get("idempotency-key"))
         return json_response(result.body, result.status, result.headers)
 
     @router.get("/devices")
     async def list_devices(request: Request):
         """The caller's devices, oldest first."""
-        return json_response(await service.list_page(caller_id(request), request.query_params))
+        return json_response(await service.list_devices(caller_id(request), request.query_params))
 
     @router.get("/devices/{device_id}")
     async def get_device(device_id: str, request: Request):
         """One of the caller's devices."""
-        return json_response(await service.get(caller_id(request), device_id))
+        return json_response(await service.get_device(caller_id(request), device_id))
 
     @router.patch("/devices/{device_id}")
     async def patch_device(device_id: str, request: Request):
         """Merge-patch one of the caller's devices."""
         owner = caller_id(request)
         body = await read_json(request)
-        return json_response(await service.patch(owner, device_id, body))
+        return json_response(await service.patch_device(owner, device_id, body))
 
     @router.delete("/devices/{device_id}")
     async def delete_device(device_id: str, request: Request):
         """Delete one of the caller's devices."""
-        await service.delete(caller_id(request), device_id)
+        await service.delete_device(caller_id(request), device_id)
         return json_response(None, 204)
 
     @router.get("/internal/devices/{device_id}", include_in_schema=False)

@@ -2,16 +2,17 @@
 
 from typing import Callable
 
-from homesense_core.clock import format_ts, utcnow
-from homesense_core.cursor import keyset_page, keyset_position
+from homesense_core.clock import utcnow
+from homesense_core.cursor import DEVICES, keyset_page
 from homesense_core.idempotency import fingerprint, validate_key
+from homesense_core.integration_events import DeviceChanged, device_snapshot
 from homesense_core.model import device_to_json
-from homesense_core.problems import NotFound
-from homesense_core.validation import (apply_device_patch, new_device, parse_new_device,
-                                       parse_page_query)
+from homesense_core.problems import not_found, owned
+from homesense_core.queries import parse_page_query
+from homesense_core.validation import apply_device_patch, new_device, parse_new_device
 
-from stage2_microservices.common.devices_client import device_snapshot
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork
+from stage2_microservices.common.web import current_request_id
 
 
 class DeviceService:
@@ -21,8 +22,8 @@ class DeviceService:
                  clock=utcnow):
         self.uow, self.on_commit, self.clock = uow_factory, on_commit, clock
 
-    async def create(self, owner_id: str, body: dict, path: str,
-                     idempotency_key: str | None = None) -> StoredResponse:
+    async def create_device(self, owner_id: str, body: dict, path: str,
+                            idempotency_key: str | None = None) -> StoredResponse:
         """201 with the new device, or the replay of an earlier request with the same key."""
         key = None if idempotency_key is None else validate_key(idempotency_key)
         now = self.clock()
@@ -35,7 +36,7 @@ class DeviceService:
                     return prior
             device = new_device(spec, owner_id, now)
             await uow.devices.add(device)
-            await uow.add_event("device.created", {"device": device_snapshot(device)})
+            await uow.add_event(DeviceChanged("created", device, current_request_id()))
             response = StoredResponse(201, device_to_json(device),
                                       {"Location": f"/devices/{device.id}"})
             if key is not None:
@@ -44,47 +45,40 @@ class DeviceService:
         self.on_commit()
         return response
 
-    async def list_page(self, owner_id: str, query) -> dict:
+    async def list_devices(self, owner_id: str, query) -> dict:
         """A page of the owner's devices, oldest first."""
         page = parse_page_query(query)
-        after = keyset_position(page.cursor, "c", "i", str)
+        after = DEVICES.position(page.cursor)
         async with self.uow() as uow:
             devices = await uow.devices.page(owner_id, after, page.limit + 1)
-        return keyset_page(devices, page.limit, device_to_json,
-                           lambda d: {"c": format_ts(d.created_at), "i": d.id})
+        return keyset_page(devices, page.limit, device_to_json, DEVICES.of)
 
-    async def get(self, owner_id: str, device_id: str) -> dict:
+    async def get_device(self, owner_id: str, device_id: str) -> dict:
         """One device; another owner's device is 404."""
         async with self.uow() as uow:
-            device = await uow.devices.get(device_id)
-        if device is None or device.owner_id != owner_id:
-            raise NotFound("No such device.")
+            device = owned(await uow.devices.get(device_id), owner_id, "Device")
         return device_to_json(device)
 
-    async def patch(self, owner_id: str, device_id: str, body: dict) -> dict:
+    async def patch_device(self, owner_id: str, device_id: str, body: dict) -> dict:
         """Merge-patch a device; an empty patch changes nothing."""
         now = self.clock()
         async with self.uow() as uow:
-            device = await uow.devices.get(device_id)
-            if device is None or device.owner_id != owner_id:
-                raise NotFound("No such device.")
+            device = owned(await uow.devices.get(device_id), owner_id, "Device")
             changed = apply_device_patch(device, body, now)
             if changed != device:
                 await uow.devices.update(changed)
-                await uow.add_event("device.updated", {"device": device_snapshot(changed)})
+                await uow.add_event(DeviceChanged("updated", changed, current_request_id()))
                 await uow.commit()
         if changed != device:
             self.on_commit()
         return device_to_json(changed)
 
-    async def delete(self, owner_id: str, device_id: str) -> None:
+    async def delete_device(self, owner_id: str, device_id: str) -> None:
         """Delete a device; telemetry and alerts drop its data when they see device.deleted."""
         async with self.uow() as uow:
-            device = await uow.devices.get(device_id)
-            if device is None or device.owner_id != owner_id:
-                raise NotFound("No such device.")
+            device = owned(await uow.devices.get(device_id), owner_id, "Device")
             await uow.devices.delete(device_id)
-            await uow.add_event("device.deleted", {"device": device_snapshot(device)})
+            await uow.add_event(DeviceChanged("deleted", device, current_request_id()))
             await uow.commit()
         self.on_commit()
 
@@ -93,5 +87,5 @@ class DeviceService:
         async with self.uow() as uow:
             device = await uow.devices.get(device_id)
         if device is None:
-            raise NotFound("No such device.")
+            raise not_found("Device")
         return device_snapshot(device)

@@ -9,7 +9,7 @@ from stage2_microservices.common.db import Database
 from stage2_microservices.common.web import configure_logging
 
 from .keys import load_or_create_key
-from .repository import PostgresIdentityUnitOfWork, schema_sql
+from .postgres import PostgresIdentityUnitOfWork, schema_sql
 from .routes import build_router
 from .service import IdentityService
 from .settings import IdentitySettings

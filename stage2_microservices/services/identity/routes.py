@@ -17,7 +17,7 @@ def build_router(service: IdentityService) -> APIRouter:
     @router.post("/users")
     async def register(request: Request):
         """Create an account."""
-        return json_response(await service.register(await read_json(request)), 201)
+        return json_response(await service.register_user(await read_json(request)), 201)
 
     @router.post("/auth/token")
     async def token(request: Request):

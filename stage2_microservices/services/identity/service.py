@@ -7,8 +7,8 @@ from starlette.concurrency import run_in_threadpool
 from homesense_core.clock import utcnow
 from homesense_core.ids import new_id
 from homesense_core.model import User, user_to_json
-from homesense_core.passwords import DUMMY_HASH, hash_password, verify_password
-from homesense_core.problems import Unauthorized
+from homesense_core.passwords import check_credentials, hash_password
+from homesense_core.problems import account_gone
 from homesense_core.tokens import SigningKey, TokenIssuer
 from homesense_core.validation import parse_new_user, parse_token_request
 
@@ -22,7 +22,7 @@ class IdentityService:
         self.uow, self.key, self.clock = uow_factory, key, clock
         self.issuer = TokenIssuer(key)
 
-    async def register(self, body: dict) -> dict:
+    async def register_user(self, body: dict) -> dict:
         """201 body of POST /users; Conflict if the username is taken."""
         new = parse_new_user(body)
         password_hash = await run_in_threadpool(hash_password, new.password)
@@ -37,10 +37,7 @@ class IdentityService:
         request = parse_token_request(body)
         async with self.uow() as uow:
             user = await uow.users.by_username(request.username)
-        stored = user.password_hash if user else DUMMY_HASH
-        ok = await run_in_threadpool(verify_password, request.password, stored)
-        if user is None or not ok:
-            raise Unauthorized("Unknown user or wrong password.")
+        user = await run_in_threadpool(check_credentials, user, request.password)
         token = self.issuer.issue(user.id, user.username, request.expires_in, self.clock())
         return {"access_token": token, "token_type": "Bearer", "expires_in": request.expires_in}
 
@@ -49,7 +46,7 @@ class IdentityService:
         async with self.uow() as uow:
             user = await uow.users.by_id(user_id)
         if user is None:
-            raise Unauthorized("The account no longer exists.")
+            raise account_gone()
         return user_to_json(user)
 
     def jwks(self) -> dict:

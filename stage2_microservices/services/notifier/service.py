@@ -1,25 +1,16 @@
 """Alert events in, push messages out."""
 
-from homesense_core.clock import parse_ts, utcnow
-from homesense_core.events import EVENT_TYPES, client_reply, push_message
-from homesense_core.model import Alert
+import logging
+
+from homesense_core.clock import utcnow
+from homesense_core.events import client_reply
+from homesense_core.integration_events import AlertChanged, UnknownEvent, decode
+
+from stage2_microservices.common.web import request_id_of
 
 from .hub import Hub
 
-
-def _ts(value):
-    return None if value is None else parse_ts(value)
-
-
-def alert_from_event(payload: dict) -> Alert:
-    """The Alert an alert.* event carries (public JSON plus owner_id)."""
-    a = payload["alert"]
-    return Alert(id=a["id"], device_id=a["device_id"], owner_id=payload["owner_id"], kind=a["kind"],
-                 status=a["status"], level=a["level"], threshold=a["threshold"],
-                 first_value=a["first_value"], last_value=a["last_value"],
-                 reading_count=a["reading_count"], opened_at=parse_ts(a["opened_at"]),
-                 acknowledged_at=_ts(a["acknowledged_at"]), resolved_at=_ts(a["resolved_at"]),
-                 escalated_at=_ts(a["escalated_at"]), updated_at=parse_ts(a["updated_at"]))
+log = logging.getLogger(__name__)
 
 
 class NotifierService:
@@ -30,10 +21,17 @@ class NotifierService:
 
     async def on_alert_event(self, event_type: str, payload: dict, msg_id: str) -> int:
         """Push {"type","alert","sent_at"}; returns how many sockets got it."""
-        if event_type not in EVENT_TYPES:
+        try:
+            event = decode(event_type, payload)
+        except UnknownEvent:
             return 0
-        alert = alert_from_event(payload)
-        return await self.hub.push(alert.owner_id, push_message(event_type, alert, self.clock()))
+        if not isinstance(event, AlertChanged):
+            return 0
+        with request_id_of(event.request_id):
+            # The alert's public JSON goes out as it came in: no domain object in between.
+            sent = await self.hub.push(event.owner_id, event.push_message(self.clock()))
+            log.info("%s pushed to %d connections", event.name, sent)
+            return sent
 
     @staticmethod
     def reply_to(text: str) -> dict | None:

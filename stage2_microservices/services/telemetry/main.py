@@ -2,14 +2,15 @@
 
 from fastapi import FastAPI
 
-from stage2_microservices.common.app import build_service_app, service_bus, service_database
+from homesense_core.integration_events import DeviceChanged
+
+from stage2_microservices.common.app import build_service_app, service_persistence
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
 from stage2_microservices.common.messaging import Bus
-from stage2_microservices.common.outbox import OutboxRelay
 from stage2_microservices.common.web import configure_logging
 
-from .repository import PostgresTelemetryUnitOfWork, schema_sql
+from .postgres import PostgresTelemetryUnitOfWork, schema_sql
 from .routes import build_router
 from .service import DEVICES_CONSUMER, TelemetryService
 from .settings import TelemetrySettings
@@ -21,14 +22,11 @@ def create_app(settings: TelemetrySettings | None = None, *, uow_factory=None,
     """Wire the service; pass uow_factory and devices (fakes) to run without Postgres, NATS, devices."""
     settings = settings or TelemetrySettings()
     configure_logging(settings.service_name, settings.log_level)
-    relay = None
-    if uow_factory is None:
-        db = db or service_database(settings, schema_sql())
-        bus = bus or service_bus(settings)
-        relay = OutboxRelay(db, bus.publish)
-        uow_factory = lambda: PostgresTelemetryUnitOfWork(db)  # noqa: E731
+    store = service_persistence(settings, schema_sql(), PostgresTelemetryUnitOfWork,
+                                uow_factory=uow_factory, db=db, bus=bus)
+    relay, bus = store.relay, store.bus
     devices = devices or HttpDeviceDirectory(settings.devices_url)
-    service = TelemetryService(uow_factory, devices, on_commit=relay.wake if relay else lambda: None)
+    service = TelemetryService(store.uow_factory, devices, on_commit=store.on_commit)
 
     background = []
     if relay is not None:
@@ -36,9 +34,9 @@ def create_app(settings: TelemetrySettings | None = None, *, uow_factory=None,
             ("outbox-relay", relay.run),
             # Only deletions matter here: they drop the device's readings.
             ("device-events", lambda: bus.consume("device", DEVICES_CONSUMER, service.on_device_event,
-                                                  filter_event="device.deleted")),
+                                                  filter_event=DeviceChanged.name_of("deleted"))),
         ]
-    app = build_service_app("HomeSense telemetry", settings, db=db, bus=bus, background=background,
+    app = build_service_app("HomeSense telemetry", settings, db=store.db, bus=bus, background=background,
                             routers=[build_router(service)], on_close=[devices.close])
     app.state.service = service
     return app

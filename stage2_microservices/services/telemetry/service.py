@@ -2,16 +2,20 @@
 
 from typing import Callable
 
-from homesense_core.clock import format_ts, utcnow
-from homesense_core.cursor import keyset_page, keyset_position
+from homesense_core.clock import utcnow
+from homesense_core.cursor import READINGS, keyset_page
 from homesense_core.idempotency import fingerprint, validate_key
+from homesense_core.integration_events import (AcceptedReading, DeviceChanged, ReadingsAccepted,
+                                               decode)
 from homesense_core.model import Device, reading_to_json
-from homesense_core.problems import NotFound
+from homesense_core.problems import not_found
+from homesense_core.queries import parse_readings_query, parse_summary_query
 from homesense_core.summary import summarize
-from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
+from homesense_core.validation import parse_readings
 
-from stage2_microservices.common.devices_client import DeviceDirectory, device_snapshot
+from stage2_microservices.common.devices_client import DeviceDirectory
 from stage2_microservices.common.uow import StoredResponse, UnitOfWork
+from stage2_microservices.common.web import current_request_id, request_id_of
 
 DEVICES_CONSUMER = "telemetry-devices"
 
@@ -26,11 +30,11 @@ class TelemetryService:
     async def _owned(self, owner_id: str, device_id: str) -> Device:
         device = await self.devices.owned(owner_id, device_id)
         if device is None:
-            raise NotFound("No such device.")
+            raise not_found("Device")
         return device
 
-    async def accept(self, owner_id: str, device_id: str, body: dict, path: str,
-                     idempotency_key: str | None = None) -> StoredResponse:
+    async def accept_readings(self, owner_id: str, device_id: str, body: dict, path: str,
+                              idempotency_key: str | None = None) -> StoredResponse:
         """202 {accepted}; the batch and its reading.accepted event commit together."""
         key = None if idempotency_key is None else validate_key(idempotency_key)
         now = self.clock()
@@ -43,12 +47,11 @@ class TelemetryService:
                 if prior is not None:
                     return prior
             stored = await uow.readings.add(device.id, [(r.value, r.recorded_at) for r in readings])
-            # The device snapshot travels with the batch: alerts evaluates against the thresholds
+            # The device travels with the batch: alerts evaluates against the thresholds
             # that held when the readings were accepted, without calling back.
-            await uow.add_event("reading.accepted", {
-                "device": device_snapshot(device), "accepted_at": format_ts(now),
-                "readings": [{"value": r.value, "recorded_at": format_ts(r.recorded_at), "seq": r.seq}
-                             for r in stored]})
+            await uow.add_event(ReadingsAccepted(
+                device, now, tuple(AcceptedReading(r.value, r.recorded_at, r.seq) for r in stored),
+                current_request_id()))
             response = StoredResponse(202, {"accepted": len(stored)})
             if key is not None:
                 await uow.save_idempotency(owner_id, key, fp, response, now)
@@ -56,17 +59,16 @@ class TelemetryService:
         self.on_commit()
         return response
 
-    async def list_page(self, owner_id: str, device_id: str, query) -> dict:
+    async def list_readings(self, owner_id: str, device_id: str, query) -> dict:
         """A page of readings ordered by (recorded_at, acceptance)."""
         q = parse_readings_query(query)
-        after = keyset_position(q.cursor, "t", "s", int)
+        after = READINGS.position(q.cursor)
         await self._owned(owner_id, device_id)
         async with self.uow() as uow:
             rows = await uow.readings.page(device_id, q.from_, q.to, q.order == "desc", after, q.limit + 1)
-        return keyset_page(rows, q.limit, reading_to_json,
-                           lambda r: {"t": format_ts(r.recorded_at), "s": r.seq})
+        return keyset_page(rows, q.limit, reading_to_json, READINGS.of)
 
-    async def summary(self, owner_id: str, device_id: str, query) -> dict:
+    async def readings_summary(self, owner_id: str, device_id: str, query) -> dict:
         """count, min, max, mean, first/last recorded_at over [from, to)."""
         q = parse_summary_query(query)
         await self._owned(owner_id, device_id)
@@ -76,9 +78,11 @@ class TelemetryService:
 
     async def on_device_event(self, event_type: str, payload: dict, msg_id: str) -> None:
         """device.deleted: drop the device's readings (once per message)."""
-        if event_type != "device.deleted":
+        event = decode(event_type, payload)
+        if not isinstance(event, DeviceChanged) or event.change != "deleted":
             return
-        async with self.uow() as uow:
-            if await uow.first_delivery(DEVICES_CONSUMER, msg_id):
-                await uow.readings.delete_device(payload["device"]["id"])
-                await uow.commit()
+        with request_id_of(event.request_id):
+            async with self.uow() as uow:
+                if await uow.first_delivery(DEVICES_CONSUMER, msg_id):
+                    await uow.readings.delete_device(event.device.id)
+                    await uow.commit()

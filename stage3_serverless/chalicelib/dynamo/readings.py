@@ -7,6 +7,7 @@ from datetime import timedelta
 from botocore.exceptions import ClientError
 
 from homesense_core.clock import format_ts
+from homesense_core.model import Reading
 
 from .. import ports
 from . import items as it
@@ -37,14 +38,16 @@ class DynamoReadings(ports.ReadingRepository):
     def __init__(self, table: Table):
         self.table = table
 
-    def add(self, device, readings):
+    def add(self, event):
         # Readings first, the batch event last: the evaluator only reads what is durable.
-        self.table.batch_write(puts=[it.reading_item(r) for r in readings])
-        first = readings[0]
+        device = event.device
+        self.table.batch_write(puts=[it.reading_item(Reading(device.id, r.value, r.recorded_at, r.seq))
+                                     for r in event.readings])
+        # The stream carries the item's "event" to the handler: the integration event, as JSON.
         self.table.put({
-            **it.batch_key(device.id, first.seq), "type": "batch",
-            "device_id": device.id, "owner_id": device.owner_id, "first_seq": first.seq,
-            "readings": json.dumps([[r.value, it.ts(r.recorded_at), r.seq] for r in readings]),
+            **it.batch_key(device.id, event.first_seq), "type": "batch",
+            "device_id": device.id, "owner_id": device.owner_id, "first_seq": event.first_seq,
+            "event": json.dumps(event.to_json()),
             "expires_at": int(time.time() + BATCH_EVENT_TTL.total_seconds()),
         })
 

@@ -2,7 +2,7 @@
 
 from botocore.exceptions import ClientError
 
-from homesense_core.problems import Conflict
+from homesense_core.problems import username_taken
 
 from .. import ports
 from . import items as it
@@ -26,7 +26,7 @@ class DynamoUsers(ports.UserRepository):
             ])
         except ClientError as exc:
             if condition_failed(exc):
-                raise Conflict("The username is taken.") from exc
+                raise username_taken() from exc
             raise
 
     def get(self, user_id):

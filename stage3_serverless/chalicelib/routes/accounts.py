@@ -27,7 +27,7 @@ def jwks():
 @bp.route("/users", methods=["POST"], content_types=ANY_CONTENT)
 @handles_problems
 def create_user():
-    user = accounts.register(container.get(), json_body(bp.current_request))
+    user = accounts.register_user(container.get(), json_body(bp.current_request))
     return Response(body=user, status_code=201)
 
 

@@ -4,9 +4,8 @@ from chalice import Blueprint
 
 from .. import container
 from ..services import idempotent, readings
-from ..web import ANY_CONTENT, caller, handles_problems, json_body, query
+from ..web import ANY_CONTENT, as_response, caller, current_request_id, handles_problems, json_body, query
 from .auth import jwt_auth
-from .devices import as_response
 
 bp = Blueprint(__name__)
 
@@ -21,18 +20,18 @@ def post_readings(device_id):
     return as_response(idempotent.run(
         deps, user_id, request.headers.get("idempotency-key"), "POST",
         f"/devices/{device_id}/readings", body,
-        lambda: readings.accept(deps, user_id, device_id, body)))
+        lambda: readings.accept_readings(deps, user_id, device_id, body, current_request_id())))
 
 
 @bp.route("/devices/{device_id}/readings", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def list_readings(device_id):
     request = bp.current_request
-    return readings.page(container.get(), caller(request)[0], device_id, query(request))
+    return readings.list_readings(container.get(), caller(request)[0], device_id, query(request))
 
 
 @bp.route("/devices/{device_id}/readings/summary", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)
 @handles_problems
 def readings_summary(device_id):
     request = bp.current_request
-    return readings.summary(container.get(), caller(request)[0], device_id, query(request))
+    return readings.readings_summary(container.get(), caller(request)[0], device_id, query(request))

@@ -2,8 +2,8 @@
 
 from homesense_core.ids import new_id
 from homesense_core.model import User, user_to_json
-from homesense_core.passwords import DUMMY_HASH, hash_password, verify_password
-from homesense_core.problems import Unauthorized
+from homesense_core.passwords import check_credentials, hash_password
+from homesense_core.problems import account_gone
 from homesense_core.tokens import Claims, TokenIssuer, TokenVerifier
 from homesense_core.validation import parse_new_user, parse_token_request
 
@@ -12,7 +12,7 @@ from ..container import Dependencies
 _verifiers: dict[str, TokenVerifier] = {}
 
 
-def register(deps: Dependencies, body: dict) -> dict:
+def register_user(deps: Dependencies, body: dict) -> dict:
     """Create a user; Conflict when the username is taken."""
     spec = parse_new_user(body)
     user = User(new_id(), spec.username, hash_password(spec.password), deps.clock())
@@ -24,9 +24,7 @@ def issue_token(deps: Dependencies, body: dict) -> dict:
     """An access token for valid credentials; one answer for unknown user and wrong password."""
     request = parse_token_request(body)
     user = deps.users.get_by_username(request.username)
-    # Verify against a dummy hash for unknown users so timing does not reveal which usernames exist.
-    if not verify_password(request.password, user.password_hash if user else DUMMY_HASH) or user is None:
-        raise Unauthorized("The username or password is wrong.")
+    user = check_credentials(user, request.password)
     token = TokenIssuer(deps.keys.get()).issue(user.id, user.username, request.expires_in, deps.clock())
     return {"access_token": token, "token_type": "Bearer", "expires_in": request.expires_in}
 
@@ -35,7 +33,7 @@ def me(deps: Dependencies, user_id: str) -> dict:
     """The caller's profile."""
     user = deps.users.get(user_id)
     if user is None:
-        raise Unauthorized("The account no longer exists.")
+        raise account_gone()
     return user_to_json(user)
 
 

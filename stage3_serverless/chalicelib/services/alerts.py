@@ -1,40 +1,37 @@
 """Alerts of the caller: list, get, acknowledge."""
 
 from homesense_core.alerts import acknowledge
-from homesense_core.clock import format_ts
-from homesense_core.cursor import keyset_page, keyset_position
+from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.ids import is_valid_id
 from homesense_core.model import alert_to_json
-from homesense_core.problems import Conflict, NotFound
-from homesense_core.validation import parse_alerts_query
+from homesense_core.problems import Conflict, owned
+from homesense_core.queries import parse_alerts_query
 
 from ..container import Dependencies
 
 ACK_ATTEMPTS = 5
 
 
-def list_page(deps: Dependencies, owner_id: str, query: dict) -> dict:
+def list_alerts(deps: Dependencies, owner_id: str, query: dict) -> dict:
     """Newest first, filtered by status and device, keyset paged by (opened_at, id)."""
     q = parse_alerts_query(query)
     rows = deps.alerts.list_for_owner(owner_id, q.status, q.device_id, q.limit + 1,
-                                      keyset_position(q.cursor, "t", "i", str))
-    return keyset_page(rows, q.limit, alert_to_json, lambda a: {"t": format_ts(a.opened_at), "i": a.id})
+                                      ALERTS.position(q.cursor))
+    return keyset_page(rows, q.limit, alert_to_json, ALERTS.of)
 
 
 def load(deps: Dependencies, owner_id: str, alert_id: str):
     """The caller's alert; NotFound for a missing or foreign one."""
     alert = deps.alerts.get(alert_id) if is_valid_id(alert_id) else None
-    if alert is None or alert.owner_id != owner_id:
-        raise NotFound("No such alert.")
-    return alert
+    return owned(alert, owner_id, "Alert")
 
 
-def get(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
+def get_alert(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
     """One alert."""
     return alert_to_json(load(deps, owner_id, alert_id))
 
 
-def ack(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
+def acknowledge_alert(deps: Dependencies, owner_id: str, alert_id: str) -> dict:
     """Acknowledge; repeats are no-ops, a resolved alert is a Conflict."""
     for _ in range(ACK_ATTEMPTS):
         alert = load(deps, owner_id, alert_id)

@@ -2,8 +2,7 @@
 
 from typing import Callable
 
-from homesense_core.idempotency import HEADER, fingerprint, validate_key
-from homesense_core.problems import Conflict, FieldError, ValidationFailed
+from homesense_core.idempotency import REPLAY, decide, fingerprint, validate_key
 
 from ..container import Dependencies
 from ..ports import StoredResponse
@@ -17,11 +16,8 @@ def run(deps: Dependencies, user_id: str, key: str | None, method: str, path: st
     validate_key(key)
     digest = fingerprint(method, path, body)
     held = deps.idempotency.claim(user_id, key, digest, deps.clock())
-    if held is not None:
-        if held.fingerprint != digest:
-            raise ValidationFailed([FieldError(HEADER, "was used with a different request")])
-        if held.response is None:
-            raise Conflict("A request with this Idempotency-Key is still in progress.")
+    # claim() returns only a fresh record: the 24 h window is the item's TTL here.
+    if held is not None and decide(held.fingerprint, digest, finished=held.response is not None) == REPLAY:
         return held.response
     try:
         response = action()

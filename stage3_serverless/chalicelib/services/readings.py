@@ -1,40 +1,42 @@
 """Readings of one of the caller's devices: accept a batch, page through them, summarize."""
 
-from homesense_core.clock import format_ts
-from homesense_core.cursor import keyset_page, keyset_position
-from homesense_core.model import Reading, reading_to_json
-from homesense_core.problems import NotFound
+from homesense_core.cursor import READINGS, keyset_page
+from homesense_core.integration_events import AcceptedReading, ReadingsAccepted
+from homesense_core.model import reading_to_json
+from homesense_core.problems import not_found
+from homesense_core.queries import parse_readings_query, parse_summary_query
 from homesense_core.summary import summarize
-from homesense_core.validation import parse_readings, parse_readings_query, parse_summary_query
+from homesense_core.validation import parse_readings
 
 from ..container import Dependencies
 from ..ports import StoredResponse
 from .devices import load
 
 
-def accept(deps: Dependencies, owner_id: str, device_id: str, body: dict) -> StoredResponse:
+def accept_readings(deps: Dependencies, owner_id: str, device_id: str, body: dict,
+                    request_id: str | None = None) -> StoredResponse:
     """202: the batch is durable before we answer; alerts follow from the stream."""
     device = load(deps, owner_id, device_id)
-    batch = parse_readings(body, deps.clock())
+    now = deps.clock()
+    batch = parse_readings(body, now)
     first = deps.devices.reserve_seqs(owner_id, device_id, len(batch))
     if first is None:
-        raise NotFound("No such device.")
-    readings = [Reading(device.id, r.value, r.recorded_at, first + i) for i, r in enumerate(batch)]
-    deps.readings.add(device, readings)
+        raise not_found("Device")
+    readings = tuple(AcceptedReading(r.value, r.recorded_at, first + i) for i, r in enumerate(batch))
+    deps.readings.add(ReadingsAccepted(device, now, readings, request_id))
     return StoredResponse(202, {"accepted": len(readings)}, None)
 
 
-def page(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
+def list_readings(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
     """Readings in [from, to), by (recorded_at, acceptance) asc or desc, keyset paged."""
     q = parse_readings_query(query)
     load(deps, owner_id, device_id)
     rows = deps.readings.page(device_id, q.from_, q.to, q.order == "desc", q.limit + 1,
-                              keyset_position(q.cursor, "t", "s", int))
-    return keyset_page(rows, q.limit, reading_to_json,
-                       lambda r: {"t": format_ts(r.recorded_at), "s": r.seq})
+                              READINGS.position(q.cursor))
+    return keyset_page(rows, q.limit, reading_to_json, READINGS.of)
 
 
-def summary(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
+def readings_summary(deps: Dependencies, owner_id: str, device_id: str, query: dict) -> dict:
     """count, min, max, mean and first/last recorded_at over [from, to)."""
     q = parse_summary_query(query)
     load(deps, owner_id, device_id)

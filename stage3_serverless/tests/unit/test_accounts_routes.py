@@ -48,7 +48,7 @@ def test_bad_credentials_are_one_401(harness, username, password):
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"] == "Bearer"
     assert r.json_body["type"] == "/problems/unauthorized"
-    assert r.json_body["detail"] == "The username or password is wrong."
+    assert r.json_body["detail"] == "Unknown user or wrong password."
 
 
 def test_invalid_user_body_is_422_with_field_paths(harness):

@@ -16,6 +16,7 @@ from chalicelib.dynamo.users_devices import DynamoDevices, DynamoUsers
 from chalicelib.ports import Connection, StoredResponse
 from chalicelib.services.devices import time_ordered_id
 from homesense_core.ids import new_id
+from homesense_core.integration_events import AcceptedReading, ReadingsAccepted
 from homesense_core.model import Alert, Device, Reading, User
 from homesense_core.problems import Conflict
 
@@ -102,12 +103,16 @@ class TestDevices:
         assert repos.devices.reserve_seqs("owner2", d.id, 1) is None
 
 
+def accepted(device, rows):
+    return ReadingsAccepted(device, T0, tuple(AcceptedReading(r.value, r.recorded_at, r.seq) for r in rows))
+
+
 class TestReadings:
     def _store(self, repos):
         d = a_device()
         rows = [Reading(d.id, float(i), T0 + timedelta(seconds=i // 2), i + 1) for i in range(6)]
-        repos.readings.add(d, rows[3:])
-        repos.readings.add(d, rows[:3])
+        repos.readings.add(accepted(d, rows[3:]))
+        repos.readings.add(accepted(d, rows[:3]))
         return d, rows
 
     def test_page_orders_by_time_then_sequence(self, repos):

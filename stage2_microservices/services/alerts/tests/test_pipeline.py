@@ -12,7 +12,6 @@ import websockets
 
 from homesense_core.tokens import SigningKey, TokenIssuer
 
-from stage2_microservices.common.testing import ServerThread, wait_until
 from stage2_microservices.services.alerts.main import create_app as alerts_app
 from stage2_microservices.services.alerts.settings import AlertsSettings
 from stage2_microservices.services.devices.main import create_app as devices_app
@@ -22,6 +21,7 @@ from stage2_microservices.services.notifier.main import create_app as notifier_a
 from stage2_microservices.services.notifier.settings import NotifierSettings
 from stage2_microservices.services.telemetry.main import create_app as telemetry_app
 from stage2_microservices.services.telemetry.settings import TelemetrySettings
+from stage2_microservices.testing.support import ServerThread, wait_until
 
 KEY = SigningKey.generate()
 USER = "01PIPELINEUSER"

@@ -2,10 +2,10 @@
 
 import pytest
 
-from stage2_microservices.common.testing import AppClient
 from stage2_microservices.services.devices.main import create_app
-from stage2_microservices.services.devices.repository import InMemoryDevicesUnitOfWork, memory_state
+from stage2_microservices.services.devices.memory import InMemoryDevicesUnitOfWork, memory_state
 from stage2_microservices.services.devices.settings import DevicesSettings
+from stage2_microservices.testing.support import AppClient
 
 ALICE = {"x-homesense-user-id": "alice01"}
 BOB = {"x-homesense-user-id": "bob01"}

@@ -8,10 +8,9 @@ import pytest
 from homesense_core.clock import utcnow
 from homesense_core.validation import new_device, parse_new_device
 
-from stage2_microservices.common.testing import units_of_work
-from stage2_microservices.services.devices.repository import (InMemoryDevicesUnitOfWork,
-                                                               PostgresDevicesUnitOfWork,
-                                                               memory_state, schema_sql)
+from stage2_microservices.services.devices.memory import InMemoryDevicesUnitOfWork, memory_state
+from stage2_microservices.services.devices.postgres import PostgresDevicesUnitOfWork, schema_sql
+from stage2_microservices.testing.support import units_of_work
 
 pytestmark = pytest.mark.anyio
 

@@ -10,13 +10,12 @@ from homesense_core.model import User
 from homesense_core.problems import Conflict
 from homesense_core.tokens import SigningKey, TokenVerifier
 
-from stage2_microservices.common.testing import AppClient, units_of_work
 from stage2_microservices.services.identity.keys import KEY_FILE, load_or_create_key
 from stage2_microservices.services.identity.main import create_app
-from stage2_microservices.services.identity.repository import (InMemoryIdentityUnitOfWork,
-                                                                PostgresIdentityUnitOfWork,
-                                                                memory_state, schema_sql)
+from stage2_microservices.services.identity.memory import InMemoryIdentityUnitOfWork, memory_state
+from stage2_microservices.services.identity.postgres import PostgresIdentityUnitOfWork, schema_sql
 from stage2_microservices.services.identity.settings import IdentitySettings
+from stage2_microservices.testing.support import AppClient, units_of_work
 
 KEY = SigningKey.generate()
 

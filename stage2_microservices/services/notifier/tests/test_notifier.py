@@ -11,12 +11,12 @@ from homesense_core.model import Alert, alert_to_json
 from homesense_core.tokens import SigningKey, TokenIssuer
 
 from stage2_microservices.common.messaging import Bus, Topology
-from stage2_microservices.common.testing import ServerThread, wait_until
 from stage2_microservices.services.notifier.auth import JwksVerifier
 from stage2_microservices.services.notifier.hub import Connection, Hub
 from stage2_microservices.services.notifier.main import create_app
 from stage2_microservices.services.notifier.service import NotifierService
 from stage2_microservices.services.notifier.settings import NotifierSettings
+from stage2_microservices.testing.support import ServerThread, wait_until
 
 KEY = SigningKey.generate()
 

@@ -5,16 +5,16 @@ from datetime import timedelta
 import pytest
 
 from homesense_core.clock import format_ts, utcnow
+from homesense_core.integration_events import DeviceChanged
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
-from stage2_microservices.common.testing import AppClient, units_of_work
 from stage2_microservices.services.telemetry.main import create_app
-from stage2_microservices.services.telemetry.repository import (InMemoryTelemetryUnitOfWork,
-                                                                 PostgresTelemetryUnitOfWork,
-                                                                 memory_state, schema_sql)
+from stage2_microservices.services.telemetry.memory import InMemoryTelemetryUnitOfWork, memory_state
+from stage2_microservices.services.telemetry.postgres import PostgresTelemetryUnitOfWork, schema_sql
 from stage2_microservices.services.telemetry.service import TelemetryService
 from stage2_microservices.services.telemetry.settings import TelemetrySettings
+from stage2_microservices.testing.support import AppClient, units_of_work
 
 ALICE = {"x-homesense-user-id": "alice01"}
 BOB = {"x-homesense-user-id": "bob01"}
@@ -114,11 +114,11 @@ def test_query_errors_are_422_on_the_parameter(world):
 async def test_device_deleted_event_drops_readings_once():
     state, device = memory_state(), _device()
     service = TelemetryService(lambda: InMemoryTelemetryUnitOfWork(state), InMemoryDeviceDirectory(device))
-    await service.accept("alice01", device.id, {"readings": [{"value": 1}]}, "/p")
-    payload = {"device": {"id": device.id}}
+    await service.accept_readings("alice01", device.id, {"readings": [{"value": 1}]}, "/p")
+    payload = DeviceChanged("deleted", device).to_json()
     await service.on_device_event("device.deleted", payload, "m1")
     assert state.tables["readings"]["rows"] == []
-    await service.accept("alice01", device.id, {"readings": [{"value": 2}]}, "/p")
+    await service.accept_readings("alice01", device.id, {"readings": [{"value": 2}]}, "/p")
     await service.on_device_event("device.deleted", payload, "m1")  # a redelivery changes nothing
     assert len(state.tables["readings"]["rows"]) == 1
     assert ("telemetry-devices", "m1") in state.tables["inbox"]

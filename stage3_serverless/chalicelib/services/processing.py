@@ -3,13 +3,14 @@
 import json
 import logging
 
-from homesense_core.alerts import evaluate_reading
-from homesense_core.events import push_message
+from homesense_core.alerts import alert_events, evaluate_batch
+from homesense_core.integration_events import DeviceChanged, ReadingsAccepted
 
+from .. import logs
 from ..aws_clients import unavailable
 from ..container import Dependencies
 from ..ports import ConnectionGone
-from ..streams import AlertChanged, DeviceDeleted, ReadingsAccepted
+from ..streams import AlertItemChanged
 
 log = logging.getLogger("homesense." + __name__)
 
@@ -18,61 +19,54 @@ WRITE_ATTEMPTS = 5
 
 def readings_accepted(deps: Dependencies, event: ReadingsAccepted) -> None:
     """Apply the alert rule to each reading in order, writing every transition as it happens."""
-    device = deps.devices.get(event.owner_id, event.device_id)
+    # The thresholds that hold now (as in stage 1), not the snapshot the event carries.
+    device = deps.devices.get(event.device.owner_id, event.device.id)
     if device is None or not event.readings:
         return  # deleted since; its alerts went with it
-    first_seq = event.readings[0][2]
-    if deps.readings.batch_evaluated(device.id, first_seq):
+    if deps.readings.batch_evaluated(device.id, event.first_seq):
         return  # Lambda retried a stream batch that failed after this event was done
     active = deps.alerts.active_for_device(device.id)
-    for value, _recorded_at, _seq in event.readings:
+    for reading in event.readings:
         for _ in range(WRITE_ATTEMPTS):
-            if _apply(deps, device, value, active):
+            # One reading at a time: a conditional write lost to a race redoes only that reading.
+            transitions, after = evaluate_batch(device, [reading.value], active, deps.clock())
+            if _write(deps, device, transitions):
+                active = after
                 break
             # The API (ack) or the state machine (escalation) got there first: re-read and redo.
             active = deps.alerts.active_for_device(device.id)
         else:
             raise RuntimeError(f"alerts of device {device.id} kept changing")
-    deps.readings.mark_evaluated(device.id, first_seq)
+    deps.readings.mark_evaluated(device.id, event.first_seq)
 
 
-def _apply(deps: Dependencies, device, value: float, active: list) -> bool:
-    """Write the transitions of one reading; False on a lost race (active is then stale)."""
-    for t in evaluate_reading(device, value, active, deps.clock()):
+def _write(deps: Dependencies, device, transitions) -> bool:
+    """Conditionally write each transition; False on a lost race (the active alerts are stale)."""
+    for t in transitions:
         if t.change == "opened":
             if not deps.alerts.open(t.alert, device.escalation_after_seconds):
                 return False
-            active.append(t.alert)
-            continue
-        before = next(a for a in active if a.id == t.alert.id)
-        if not deps.alerts.save(before, t.alert):
+        elif not deps.alerts.save(t.before, t.alert):
             return False
-        active.remove(before)
-        if t.change == "updated":
-            active.append(t.alert)
     return True
 
 
-def alert_changed(deps: Dependencies, event: AlertChanged) -> None:
+def alert_changed(deps: Dependencies, change: AlertItemChanged) -> None:
     """Push the change to the owner's connections and start or stop the escalation workflow."""
-    old, new = event.old, event.new
+    old, new = change.old, change.new
     if new is None:
         if old is not None:
             deps.workflow.stop(old.id)
         return
-    pushed = []
-    if old is None:
-        pushed.append("alert.opened")
-        if new.status == "open":
-            deps.workflow.start(new.id, event.escalation_after_seconds)
-    else:
-        if new.level > old.level:
-            pushed.append("alert.escalated")
-        if new.status != old.status and new.status in ("acknowledged", "resolved"):
-            pushed.append(f"alert.{new.status}")
+    events = alert_events(old, new)
+    for event in events:
+        if event.change == "opened" and new.status == "open":
+            deps.workflow.start(new.id, change.escalation_after_seconds)
+        elif event.change in ("acknowledged", "resolved"):
             deps.workflow.stop(new.id)
-    for event_type in pushed:
-        push(deps, new.owner_id, push_message(event_type, new, deps.clock()))
+    now = deps.clock()
+    for event in events:
+        push(deps, event.owner_id, event.push_message(now))
 
 
 def push(deps: Dependencies, user_id: str, message: dict) -> None:
@@ -87,23 +81,31 @@ def push(deps: Dependencies, user_id: str, message: dict) -> None:
             log.exception("push to %s failed", connection.connection_id)
 
 
-def device_deleted(deps: Dependencies, event: DeviceDeleted) -> None:
-    """Purge what the API already hides: readings, pending batches, stray alerts."""
-    deps.readings.delete_all(event.device_id)
-    deps.alerts.delete_for_device(event.owner_id, event.device_id)
+def device_changed(deps: Dependencies, event: DeviceChanged) -> None:
+    """On deletion, purge what the API already hides: readings, pending batches, stray alerts."""
+    if event.change == "deleted":
+        deps.readings.delete_all(event.device.id)
+        deps.alerts.delete_for_device(event.device.owner_id, event.device.id)
 
 
-HANDLERS = {ReadingsAccepted: readings_accepted, AlertChanged: alert_changed, DeviceDeleted: device_deleted}
+HANDLERS = {ReadingsAccepted: readings_accepted, AlertItemChanged: alert_changed, DeviceChanged: device_changed}
 
 
 def handle(deps: Dependencies, events: list) -> None:
     """Handle stream events in order; only transient AWS errors fail (and so retry) the batch."""
     for event in events:
+        # Handled under the id of the request that caused it: one reading can be followed
+        # through the logs from the POST to the push.
+        token = logs.request_id.set(getattr(event, "request_id", None))
         try:
+            if logs.request_id.get():
+                logs.record(request_id=logs.request_id.get(), event=event.name)
             HANDLERS[type(event)](deps, event)
         except Exception as exc:
             if unavailable(exc):
                 raise
             # A poison event would block its shard for a day of retries; log it and go on.
             log.exception("stream event %r dropped", event)
+        finally:
+            logs.request_id.reset(token)
 

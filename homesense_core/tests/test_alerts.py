@@ -1,39 +1,13 @@
-import itertools
-import json
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from homesense_core.alerts import (EVENT_FOR_CHANGE, Transition, acknowledge, evaluate_reading,
-                                   out_of_range_kind)
-from homesense_core.clock import UTC
-from homesense_core.escalation import MAX_LEVEL, escalate, escalation_due_at
-from homesense_core.events import EVENT_TYPES, client_reply, push_message
-from homesense_core.model import Device
+from homesense_core.alerts import (Transition, acknowledge, alert_events, evaluate_batch,
+                                   evaluate_reading, out_of_range_kind)
+from homesense_core.escalation import escalate
 from homesense_core.problems import Conflict
-
-T0 = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
-
-
-def device(low=10.0, high=30.0, after=300):
-    return Device(id="dev1", owner_id="owner1", name="Hall", room="", kind="temperature", unit="C",
-                  low_threshold=low, high_threshold=high, escalation_after_seconds=after,
-                  created_at=T0, updated_at=T0)
-
-
-def ids():
-    counter = itertools.count(1)
-    return lambda: f"alert{next(counter)}"
-
-
-def only(transitions):
-    assert len(transitions) == 1
-    return transitions[0]
-
-
-def open_alert(kind="low", value=5.0, now=T0, dev=None):
-    return only(evaluate_reading(dev or device(), value, [], now, new_id=ids())).alert
+from homesense_core.tests.alert_support import T0, device, ids, only, open_alert
 
 
 def test_reading_below_low_opens_a_low_alert_with_full_initial_state():
@@ -118,9 +92,41 @@ def test_batch_in_array_order_opens_updates_then_resolves():
     assert active[0].reading_count == 1 and active[0].first_value == 2.0
 
 
-def test_event_for_change_maps_only_pushed_changes():
-    assert EVENT_FOR_CHANGE == {"opened": "alert.opened", "resolved": "alert.resolved"}
-    assert "updated" not in EVENT_FOR_CHANGE
+def test_evaluate_batch_folds_readings_in_order_and_returns_the_active_alerts_after():
+    transitions, active = evaluate_batch(device(), [5.0, 4.0, 3.0, 20.0, 2.0], [], T0, new_id=ids())
+    assert [t.change for t in transitions] == ["opened", "updated", "updated", "resolved", "opened"]
+    assert [a.id for a in active] == ["alert2"] and active[0].first_value == 2.0
+    assert transitions[1].before == transitions[0].alert and transitions[0].before is None
+    assert transitions[3].before.reading_count == 3
+
+
+def test_evaluate_batch_ignores_inactive_and_foreign_alerts_it_is_given():
+    resolved = replace(open_alert(), status="resolved")
+    foreign = replace(open_alert(), id="f", device_id="other")
+    transitions, active = evaluate_batch(device(), [20.0], [resolved, foreign], T0)
+    assert transitions == [] and active == []
+
+
+def test_updates_announce_nothing_opening_and_resolving_announce_themselves():
+    transitions, _ = evaluate_batch(device(), [5.0, 4.0, 20.0], [], T0, new_id=ids())
+    names = [[e.name for e in alert_events(t.before, t.alert)] for t in transitions]
+    assert names == [["alert.opened"], [], ["alert.resolved"]]
+
+
+def test_escalation_and_acknowledgement_announce_themselves_with_the_owner():
+    alert = open_alert()
+    escalated = escalate(alert, 300, T0 + timedelta(seconds=300))
+    assert [e.name for e in alert_events(alert, escalated)] == ["alert.escalated"]
+    acked, _ = acknowledge(escalated, T0 + timedelta(seconds=301))
+    (event,) = alert_events(escalated, acked)
+    assert event.name == "alert.acknowledged" and event.owner_id == "owner1"
+    assert event.alert["status"] == "acknowledged" and "owner_id" not in event.alert
+
+
+def test_a_removed_or_unchanged_alert_announces_nothing():
+    alert = open_alert()
+    assert alert_events(alert, None) == [] and alert_events(None, None) == []
+    assert alert_events(alert, alert) == []
 
 
 def test_acknowledge_open_alert_sets_status_and_time():
@@ -139,79 +145,6 @@ def test_acknowledge_is_idempotent_on_acknowledged():
 def test_acknowledge_resolved_alert_is_a_conflict():
     with pytest.raises(Conflict):
         acknowledge(replace(open_alert(), status="resolved"), T0)
-
-
-# --- escalation ----------------------------------------------------------------
-
-def test_escalation_is_due_after_the_period_from_opening():
-    assert escalation_due_at(open_alert(), 300) == T0 + timedelta(seconds=300)
-
-
-def test_escalate_waits_until_due_then_raises_level():
-    alert = open_alert()
-    assert escalate(alert, 300, T0 + timedelta(seconds=299, milliseconds=999)) is None
-    due = T0 + timedelta(seconds=300)
-    up = escalate(alert, 300, due)
-    assert up == replace(alert, level=2, escalated_at=due, updated_at=due)
-
-
-def test_escalation_climbs_to_level_three_and_stops():
-    alert, now, levels = open_alert(), T0, []
-    for _ in range(5):
-        now += timedelta(seconds=60)
-        nxt = escalate(alert, 60, now)
-        if nxt is None:
-            break
-        levels.append(nxt.level)
-        assert escalation_due_at(nxt, 60) in (now + timedelta(seconds=60), None)
-        alert = nxt
-    assert levels == [2, 3] and alert.level == MAX_LEVEL == 3
-    assert escalation_due_at(alert, 60) is None
-    assert escalate(alert, 60, now + timedelta(days=1)) is None
-
-
-def test_next_escalation_counts_from_the_last_escalation():
-    up = escalate(open_alert(), 100, T0 + timedelta(seconds=150))
-    assert escalation_due_at(up, 100) == T0 + timedelta(seconds=250)
-    assert escalate(up, 100, T0 + timedelta(seconds=249)) is None
-    assert escalate(up, 100, T0 + timedelta(seconds=250)).level == 3
-
-
-def test_escalation_uses_the_current_period_passed_in():
-    alert = open_alert()
-    assert escalate(alert, 600, T0 + timedelta(seconds=300)) is None
-    assert escalate(alert, 60, T0 + timedelta(seconds=300)).level == 2
-
-
-@pytest.mark.parametrize("status", ["acknowledged", "resolved"])
-def test_acknowledged_or_resolved_alerts_never_escalate(status):
-    alert = replace(open_alert(), status=status)
-    assert escalation_due_at(alert, 1) is None
-    assert escalate(alert, 1, T0 + timedelta(days=1)) is None
-
-
-# --- push messages ---------------------------------------------------------------
-
-def test_push_message_wraps_alert_json_with_type_and_time():
-    alert = open_alert()
-    msg = push_message("alert.opened", alert, T0 + timedelta(milliseconds=5))
-    assert msg["type"] == "alert.opened" and msg["sent_at"] == "2026-11-27T09:00:00.005Z"
-    assert msg["alert"]["id"] == alert.id and "owner_id" not in msg["alert"]
-    json.dumps(msg)
-
-
-def test_push_message_refuses_unknown_event_types():
-    assert EVENT_TYPES == ("alert.opened", "alert.escalated", "alert.acknowledged", "alert.resolved")
-    with pytest.raises(ValueError):
-        push_message("alert.updated", open_alert(), T0)
-
-
-@pytest.mark.parametrize("text, reply", [
-    ('{"action":"ping"}', {"type": "pong"}), (b'{"action": "ping", "x": 1}', {"type": "pong"}),
-    ('{"action":"pong"}', None), ("ping", None), ("[]", None), ("", None), (None, None),
-])
-def test_client_reply_answers_ping_with_pong_only(text, reply):
-    assert client_reply(text) == reply
 
 
 def test_transition_is_a_small_value_object():

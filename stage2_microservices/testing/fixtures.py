@@ -2,7 +2,7 @@
 
 import pytest
 
-from .testing import shared_server, unique_namespace
+from .support import shared_server, unique_namespace
 
 
 @pytest.fixture

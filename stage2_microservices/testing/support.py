@@ -283,7 +283,7 @@ def shared_server(kind: str):
 
 async def open_database(url: str, schema_sql: list[str]):
     """An opened, migrated Database on url (close it when done)."""
-    from .db import Database
+    from stage2_microservices.common.db import Database
     db = Database(url, schema_sql, max_size=4)
     await db.open()
     return db
@@ -298,7 +298,7 @@ async def units_of_work(kind: str, request, memory_uow, memory_state, postgres_u
     if kind == "memory":
         yield lambda: memory_uow(memory_state)
         return
-    from .uow import COMMON_SCHEMA
+    from stage2_microservices.common.uow import COMMON_SCHEMA
     db = await open_database(request.getfixturevalue("database_url"), [COMMON_SCHEMA, schema_sql])
     try:
         yield lambda: postgres_uow(db)

@@ -8,11 +8,16 @@ import pytest
 from chalicelib import memory
 from chalicelib.container import Dependencies
 from chalicelib.ports import Connection
-from chalicelib.services import evaluation
+from chalicelib.services import processing
 from chalicelib.settings import Settings
-from chalicelib.streams import AlertChanged, ReadingsAccepted
+from chalicelib.streams import AlertItemChanged
+from homesense_core.integration_events import AcceptedReading, ReadingsAccepted
 
 from .test_ports import T0, a_device, an_alert
+
+
+def batch(device, *readings):
+    return ReadingsAccepted(device, T0, tuple(AcceptedReading(v, T0, seq) for v, seq in readings))
 
 
 class RacingAlerts(memory.MemoryAlerts):
@@ -43,13 +48,13 @@ def test_a_lost_race_is_re_read_and_the_reading_still_counts(deps):
     deps.devices.add(device)
     alert = an_alert(device)
     deps.alerts.open(alert, 300)
-    evaluation.readings_accepted(deps, ReadingsAccepted(device.owner_id, device.id, [(4.0, T0, 2)]))
+    processing.readings_accepted(deps, batch(device, (4.0, 2)))
     stored = deps.alerts.get(alert.id)
     assert (stored.status, stored.reading_count, stored.last_value) == ("acknowledged", 2, 4.0)
 
 
 def test_readings_of_a_deleted_device_open_nothing(deps):
-    evaluation.readings_accepted(deps, ReadingsAccepted("owner1", "gone", [(1.0, T0, 1)]))
+    processing.readings_accepted(deps, batch(replace(a_device(), id="gone"), (1.0, 1)))
     assert deps.alerts.items == {}
 
 
@@ -57,7 +62,7 @@ def test_opened_alert_starts_escalation_with_the_device_period_and_is_pushed(dep
     device = a_device()
     deps.connections.add(Connection("c1", device.owner_id, "https://x/api"), T0)
     alert = an_alert(device)
-    evaluation.alert_changed(deps, AlertChanged(None, alert, 90))
+    processing.alert_changed(deps, AlertItemChanged(None, alert, 90))
     assert deps.workflow.started == {alert.id: 90}
     [(conn, data)] = deps.poster.sent
     assert conn == "c1" and json.loads(data)["type"] == "alert.opened"
@@ -67,9 +72,9 @@ def test_value_updates_are_not_pushed_and_resolution_stops_the_workflow(deps):
     device = a_device()
     deps.connections.add(Connection("c1", device.owner_id, "https://x/api"), T0)
     alert = an_alert(device)
-    evaluation.alert_changed(deps, AlertChanged(alert, replace(alert, last_value=0.0, reading_count=2), 90))
+    processing.alert_changed(deps, AlertItemChanged(alert, replace(alert, last_value=0.0, reading_count=2), 90))
     assert deps.poster.sent == [] and deps.workflow.stopped == []
-    evaluation.alert_changed(deps, AlertChanged(alert, replace(alert, status="resolved", resolved_at=T0), 90))
+    processing.alert_changed(deps, AlertItemChanged(alert, replace(alert, status="resolved", resolved_at=T0), 90))
     assert [json.loads(d)["type"] for _, d in deps.poster.sent] == ["alert.resolved"]
     assert deps.workflow.stopped == [alert.id]
 
@@ -83,7 +88,7 @@ def test_a_failing_connection_does_not_block_the_others(deps):
     deps.poster = Flaky()
     for cid in ("bad", "good"):
         deps.connections.add(Connection(cid, "u1", "https://x/api"), T0)
-    evaluation.push(deps, "u1", {"type": "alert.opened"})
+    processing.push(deps, "u1", {"type": "alert.opened"})
     assert [c for c, _ in deps.poster.sent] == ["good"]
 
 
@@ -93,13 +98,13 @@ def test_a_poison_event_is_dropped_but_an_outage_fails_the_batch_for_a_retry(dep
     deps.devices.add(device)
     deps.connections.add(Connection("c1", device.owner_id, "https://x/api"), T0)
     alert = an_alert(device)
-    poison = AlertChanged(None, alert, 90)  # starting its workflow fails on bad input
+    poison = AlertItemChanged(None, alert, 90)  # starting its workflow fails on bad input
     deps.workflow.start = lambda *_: (_ for _ in ()).throw(ValueError("bad input"))
-    evaluation.handle(deps, [poison, AlertChanged(alert, replace(alert, status="resolved"), 90)])
+    processing.handle(deps, [poison, AlertItemChanged(alert, replace(alert, status="resolved"), 90)])
     assert [json.loads(d)["type"] for _, d in deps.poster.sent] == ["alert.resolved"]
 
     def down(*_):
         raise EndpointConnectionError(endpoint_url="https://dynamodb")
     deps.devices.get = down
     with pytest.raises(EndpointConnectionError):
-        evaluation.handle(deps, [ReadingsAccepted(device.owner_id, device.id, [(1.0, T0, 1)])])
+        processing.handle(deps, [batch(device, (1.0, 1))])

@@ -10,7 +10,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from homesense_core.clock import UTC
-from homesense_core.passwords import DUMMY_HASH, hash_password, verify_password
 from homesense_core.problems import Unauthorized
 from homesense_core.tokens import (DEFAULT_TOKEN_TTL, MAX_TOKEN_TTL, SigningKey, TokenIssuer,
                                    TokenVerifier, bearer_token, jwk_thumbprint)
@@ -220,34 +219,3 @@ def test_bearer_token_reads_the_scheme_case_insensitively(header, token):
 def test_bearer_token_refuses_absent_or_malformed_headers(header):
     with pytest.raises(Unauthorized):
         bearer_token(header)
-
-
-# --- passwords ----------------------------------------------------------------
-
-def test_password_hash_verifies_only_the_same_password():
-    stored = hash_password("correct horse")
-    assert stored.startswith("scrypt$16384$8$1$")
-    assert verify_password("correct horse", stored)
-    assert not verify_password("correct horsf", stored)
-    assert not verify_password("", stored)
-
-
-def test_password_hashes_are_salted():
-    assert hash_password("same password") != hash_password("same password")
-
-
-def test_password_hash_handles_unicode_passwords():
-    stored = hash_password("pässwörd✓")
-    assert verify_password("pässwörd✓", stored) and not verify_password("passwortd", stored)
-
-
-@pytest.mark.parametrize("stored", ["", "plain", "bcrypt$1$2$3$a$b", "scrypt$x$8$1$AAAA$AAAA",
-                                    "scrypt$16384$8$1$!!$AAAA", None, 5])
-def test_verify_password_is_false_for_malformed_hashes(stored):
-    assert verify_password("password", stored) is False
-
-
-def test_dummy_hash_is_well_formed_and_matches_nothing_guessable():
-    assert DUMMY_HASH.startswith("scrypt$16384$8$1$")
-    assert not verify_password("password", DUMMY_HASH)
-    assert not verify_password("", DUMMY_HASH)
