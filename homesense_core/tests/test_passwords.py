@@ -36,11 +36,10 @@ def test_dummy_hash_is_well_formed_and_matches_nothing_guessable():
 
 
 def test_check_credentials_gives_one_answer_for_unknown_user_and_wrong_password():
-    from datetime import datetime, timezone
+    from datetime import timezone
 
     from homesense_core.model import User
     from homesense_core.passwords import check_credentials
-    from homesense_core.problems import Unauthorized
     user = User("u1", "alice", hash_password("password1"), datetime(2026, 1, 1, tzinfo=timezone.utc))
     assert check_credentials(user, "password1") is user
     details = []

@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also build the homesense-local/* stand-ins and print `export` lines "
                              "for docker compose (eval them)")
     args = parser.parse_args(argv)
-    log = (lambda message: print(message, file=sys.stderr, flush=True))
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
     ensure_wheelhouse(log)
     if args.local_images:
         for variable, ref in build_local_images(log).items():

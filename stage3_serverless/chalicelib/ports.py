@@ -3,7 +3,7 @@
 import abc
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from homesense_core.integration_events import ReadingsAccepted
 from homesense_core.model import Alert, Device, Reading, User

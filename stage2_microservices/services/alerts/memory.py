@@ -1,6 +1,6 @@
 """In-memory fakes of the alerts ports, for unit tests."""
 
-from homesense_core.model import ACTIVE_STATUSES, Alert
+from homesense_core.model import ACTIVE_STATUSES
 
 from stage2_microservices.common.uow import InMemoryUnitOfWork, MemoryState
 

@@ -3,7 +3,6 @@
 from abc import ABC, abstractmethod
 
 from homesense_core.model import User
-from homesense_core.problems import Conflict
 
 
 class UserRepository(ABC):
