@@ -1,7 +1,7 @@
 """Fixtures: a real PostgreSQL (the stage 2 tests' shared server), fresh databases per service."""
 import pytest
 
-from stage2_microservices.common.pytest_fixtures import postgres  # noqa: F401
+from stage2_microservices.testing.fixtures import postgres  # noqa: F401
 
 from migration.data.sqlite_pg import DATABASE
 

@@ -108,7 +108,7 @@ def test_a_tampered_target_row_fails_verification_and_names_its_owner(seeded, se
 
 
 def test_an_open_alert_still_escalates_on_its_stage1_schedule_in_the_alerts_service(seeded, service_dsns):
-    from stage2_microservices.common.testing import open_database
+    from stage2_microservices.testing.support import open_database
     from stage2_microservices.common.uow import COMMON_SCHEMA
     from stage2_microservices.services.alerts.repository import PostgresAlertsUnitOfWork, schema_sql
     from stage2_microservices.services.alerts.service import AlertService
@@ -156,7 +156,7 @@ def _owner_of_alert(seeded):
 
 
 def test_a_post_devices_retried_after_the_move_replays_the_stage1_answer(seeded, service_dsns):
-    from stage2_microservices.common.testing import open_database
+    from stage2_microservices.testing.support import open_database
     from stage2_microservices.common.uow import COMMON_SCHEMA
     from stage2_microservices.services.devices.repository import PostgresDevicesUnitOfWork, schema_sql
     from stage2_microservices.services.devices.service import DeviceService
