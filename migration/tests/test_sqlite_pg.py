@@ -110,7 +110,7 @@ def test_a_tampered_target_row_fails_verification_and_names_its_owner(seeded, se
 def test_an_open_alert_still_escalates_on_its_stage1_schedule_in_the_alerts_service(seeded, service_dsns):
     from stage2_microservices.testing.support import open_database
     from stage2_microservices.common.uow import COMMON_SCHEMA
-    from stage2_microservices.services.alerts.repository import PostgresAlertsUnitOfWork, schema_sql
+    from stage2_microservices.services.alerts.postgres import PostgresAlertsUnitOfWork, schema_sql
     from stage2_microservices.services.alerts.service import AlertService
 
     sqlite_pg.copy_alerts(seeded.path, service_dsns["alerts"])
@@ -128,8 +128,8 @@ def test_an_open_alert_still_escalates_on_its_stage1_schedule_in_the_alerts_serv
             before = await service.escalate_due()
             now["t"] = due
             after = await service.escalate_due()
-            alert = await service.get(_owner_of_alert(seeded), seeded.open_alert)
-            acked = await service.acknowledge(_owner_of_alert(seeded), seeded.open_alert)
+            alert = await service.get_alert(_owner_of_alert(seeded), seeded.open_alert)
+            acked = await service.acknowledge_alert(_owner_of_alert(seeded), seeded.open_alert)
             return before, after, alert, acked
         finally:
             await db.close()
@@ -158,7 +158,7 @@ def _owner_of_alert(seeded):
 def test_a_post_devices_retried_after_the_move_replays_the_stage1_answer(seeded, service_dsns):
     from stage2_microservices.testing.support import open_database
     from stage2_microservices.common.uow import COMMON_SCHEMA
-    from stage2_microservices.services.devices.repository import PostgresDevicesUnitOfWork, schema_sql
+    from stage2_microservices.services.devices.postgres import PostgresDevicesUnitOfWork, schema_sql
     from stage2_microservices.services.devices.service import DeviceService
 
     sqlite_pg.copy_devices(seeded.path, service_dsns["devices"])
@@ -171,7 +171,7 @@ def test_a_post_devices_retried_after_the_move_replays_the_stage1_answer(seeded,
         try:
             service = DeviceService(lambda: PostgresDevicesUnitOfWork(db), clock=lambda: START + timedelta(hours=1))
             first_spec = {"name": "co2", "kind": "co2", "high_threshold": 1000.0, "escalation_after_seconds": 60}
-            return await service.create(user_id, first_spec, "/devices", "create-0")
+            return await service.create_device(user_id, first_spec, "/devices", "create-0")
         finally:
             await db.close()
 
