@@ -33,7 +33,7 @@ import psycopg
 from homesense_core.model import Device
 # Imported here, not on first use: it pulls in FastAPI (~2 s), which must not land in a cutover's
 # write freeze.
-from stage2_microservices.common.devices_client import device_snapshot
+from homesense_core.integration_events import device_snapshot
 from stage2_microservices.common.uow import COMMON_SCHEMA
 
 from migration.data.common import (EPOCH, CopyStats, DeviceDigests, OwnerDigests, Progress, Timer,
