@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help stage1 stage2 stage3 test unit contract contract-all lint clean distclean deploy-stage3 \
-        workshop-test exercise grade steps step migrate-data contract-stages contract-steps cutover-test
+        workshop-test exercise grade steps step migrate-data contracts contract-stages contract-steps cutover-test
 
 help:
 	@echo "make stage1      run the monolith on http://$(HOST):$(PORT)"
@@ -33,7 +33,8 @@ help:
 	@echo "make steps       list the migration steps from stage 1 to stage 3, in order"
 	@echo "make step STEP=1b   run one migration step on http://$(HOST):$(PORT)"
 	@echo "make migrate-data FROM=1 TO=2   move a whole stage's data (FROM=2 TO=3 too; MIGRATE_ARGS=--help)"
-	@echo "make contract-stages / contract-steps   the contract suite against every stage / every step"
+	@echo "make contracts   the contract suite against every stage and every step, CONTRACT_JOBS=2 at a time"
+	@echo "make contract-stages / contract-steps   the same for the stages only / the steps only"
 	@echo "make e2e         API explorer and dashboard in Chromium, and the Postman collection with Newman, on every stage"
 	@echo "make browser / newman   only the browser tests / only Newman (E2E_STAGES=1,2,3)"
 	@echo "make postman     regenerate the Postman collection from contract/openapi.yaml"
@@ -102,24 +103,24 @@ CONTRACT_STAGES ?= 1 2 3
 CONTRACT_STEPS ?= 1a 1b 1c 1d
 
 # `make test` is these, in this order; each can also be run alone.
-test: unit workshop-test contract-stages e2e contract-steps cutover-test compose-test
+test: unit workshop-test contracts e2e cutover-test compose-test
+
+# The suites run CONTRACT_JOBS at a time (each on its own free ports; mostly waiting on alerts).
+CONTRACT_JOBS ?= 2
+
+contracts: $(VENV)/.all
+	@$(PY) -m contract_tests.run_all --jobs $(CONTRACT_JOBS) --stage $(CONTRACT_STAGES) --step $(CONTRACT_STEPS) -- $(PYTEST_ARGS)
 
 contract-stages: $(VENV)/.all
-	@for s in $(CONTRACT_STAGES); do \
-	  echo ">> contract suite against stage $$s"; \
-	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
-	done
+	@$(PY) -m contract_tests.run_all --jobs $(CONTRACT_JOBS) --stage $(CONTRACT_STAGES) -- $(PYTEST_ARGS)
+
+contract-steps: $(VENV)/.all
+	@$(PY) -m contract_tests.run_all --jobs $(CONTRACT_JOBS) --step $(CONTRACT_STEPS) -- $(PYTEST_ARGS)
 
 # Every cutover (and one rollback) under live traffic; prints what clients saw.
 cutover-test: $(VENV)/.all
 	@echo ">> migration cutovers under traffic"
 	@$(PY) -m pytest -q -s migration/cutover_tests $(PYTEST_ARGS)
-
-contract-steps: $(VENV)/.all
-	@for s in $(CONTRACT_STEPS); do \
-	  echo ">> contract suite against migration step $$s"; \
-	  $(PY) -m pytest -q contract_tests --step $$s $(PYTEST_ARGS) || exit $$?; \
-	done
 
 unit: $(VENV)/.all
 	@echo ">> unit and integration tests"
