@@ -59,7 +59,7 @@ deploy-stage3: $(VENV)/.all
 UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec
 CONTRACT_STAGES ?= 1 2 3
 
-test: unit
+test: unit bench-smoke
 	@for s in $(CONTRACT_STAGES); do \
 	  echo ">> contract suite against stage $$s"; \
 	  $(PY) -m pytest -q contract_tests --stage $$s $(PYTEST_ARGS) || exit $$?; \
@@ -78,3 +78,24 @@ endif
 
 clean:
 	rm -rf var .pytest_cache
+
+# --- performance lab (issue 11) -----------------------------------------------
+# wrk is a Debian package; installed here when missing (root, as on CI).
+.PHONY: bench bench-smoke wrk
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo ">> installing wrk (Debian package)"; \
+	  apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
+
+# Every stage and the baselines, one after another: docs/bench/results.{json,md}, PNG charts, cost model.
+bench: $(VENV)/.all wrk
+	@$(PY) -m bench.run --out docs/bench
+	@$(PY) -m bench.report docs/bench/results.json docs/bench >/dev/null
+	@$(PY) -m bench.cost docs/bench >/dev/null
+	@echo ">> docs/bench/results.md, docs/bench/cost.md and the charts are up to date"
+
+# A few seconds of load per stage (CI): fails on any HTTP error or lost push; output under var/.
+bench-smoke: $(VENV)/.all wrk
+	@echo ">> bench smoke run"
+	@$(PY) -m bench.run --smoke --out var/bench-smoke
+	@$(PY) -m bench.report var/bench-smoke/smoke-results.json var/bench-smoke >/dev/null
+	@$(PY) -m bench.cost var/bench-smoke >/dev/null

@@ -167,10 +167,13 @@ def seed(base_url: str) -> tuple[push.Api, str, str]:
     return api, device, path
 
 
-def push_profiles(base_url: str, ws_url: str, seconds: float, clients: int) -> dict:
+def push_profiles(base_url: str, ws_url: str, seconds: float, clients: int, soak_s: float) -> dict:
     """Push latency on open sockets (one crossing in flight), then the 16-client mixed accounting."""
+    # The HTTP profiles left readings in the stream/outbox; one crossing and its push, in order behind
+    # them, waits until that backlog is handled so the push profiles measure push, not the backlog.
+    push.run(base_url, ws_url, 1, 0.1, drain_s=180, reads=False)
     latency = push.run(base_url, ws_url, 4, seconds, drain_s=20, reads=False)
-    mixed = push.run(base_url, ws_url, clients, seconds, drain_s=30, reads=True)
+    mixed = push.run(base_url, ws_url, clients, soak_s, drain_s=30, reads=True)
 
     def summary(r: push.LoadResult) -> dict:
         lat = r.push_latencies_ms
@@ -247,7 +250,8 @@ def _stage2_service_url(running: Running, service: str) -> str:
     return f"http://{match.group(1)}"
 
 
-def bench_target(name: str, seconds: float, warmup: float, smoke: bool, results: dict) -> None:
+def bench_target(name: str, seconds: float, warmup: float, smoke: bool, results: dict,
+                 soak_s: float = 60.0) -> None:
     print(f">> {name}", file=sys.stderr, flush=True)
     running = start(name)
     try:
@@ -279,7 +283,8 @@ def bench_target(name: str, seconds: float, warmup: float, smoke: bool, results:
                 direct, {"BENCH_USER_ID": me["id"]}, device, cursor_path, work, seconds, warmup,
                 {"get_by_id_c1", "get_by_id_c16"} if not smoke else {"get_by_id_c1"})}
         entry.update(push_profiles(base, running.info["ws_url"], seconds if not smoke else 2,
-                                   16 if not smoke else 4))
+                                   16 if not smoke else 4,
+                                   2 if smoke else (soak_s if name == "stage3" else seconds)))
         if name == "stage3":
             entry["cold_vs_warm"] = cold_vs_warm(running, api, device, 1 if smoke else 3)
             print(f"   cold vs warm: {entry['cold_vs_warm']}", file=sys.stderr, flush=True)
@@ -294,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="a few seconds per stage (CI)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--soak-seconds", type=float, default=60.0,
+                        help="stage 3: 16 clients, mixed load with push accounting, this long")
     parser.add_argument("--targets", default="baseline,stage1,stage2,stage3")
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "bench"))
     args = parser.parse_args(argv)
@@ -306,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": seconds, "warmup_s": warmup, "cpus": os.cpu_count(),
         "loadavg_before": os.getloadavg()[0]}}
     for name in args.targets.split(","):
-        bench_target(name, seconds, warmup, args.smoke, results)
+        bench_target(name, seconds, warmup, args.smoke, results, args.soak_seconds)
     if not args.smoke:
         results["restart"] = {n: first_request_after_restart(n) for n in ("stage1", "stage2", "stage3")}
     results["meta"]["loadavg_after"] = os.getloadavg()[0]
@@ -315,7 +322,13 @@ def main(argv: list[str] | None = None) -> int:
     name = "smoke-results.json" if args.smoke else "results.json"
     (out / name).write_text(json.dumps(results, indent=2) + "\n")
     print(f">> wrote {out / name}", file=sys.stderr)
-    return 0
+    failures = [f"{target} {profile}: {r.get('errors')} errors, {r.get('lost_pushes', 0)} lost pushes"
+                for target, entry in results.items() if target not in ("meta", "restart")
+                for profile, r in entry.items() if isinstance(r, dict)
+                and (r.get("errors") or r.get("lost_pushes"))]
+    for failure in failures:
+        print(f"!! {failure}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
