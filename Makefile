@@ -96,6 +96,7 @@ bench: $(VENV)/.all wrk
 # A few seconds of load per stage (CI): fails on any HTTP error or lost push; output under var/.
 bench-smoke: $(VENV)/.all wrk
 	@echo ">> bench smoke run"
+	@$(PY) -m pytest -q bench
 	@$(PY) -m bench.run --smoke --out var/bench-smoke
 	@$(PY) -m bench.report var/bench-smoke/smoke-results.json var/bench-smoke >/dev/null
 	@$(PY) -m bench.cost var/bench-smoke >/dev/null

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import math
 import threading
 import time
 import uuid
@@ -242,5 +243,5 @@ def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile of sorted values (None when empty)."""
     if not values:
         return None
-    index = min(len(values) - 1, max(0, int(round(p / 100 * len(values) + 0.5)) - 1))
+    index = min(len(values) - 1, max(0, math.ceil(p / 100 * len(values)) - 1))
     return values[index]
