@@ -39,6 +39,7 @@ class Api:
         self.timeout = timeout
         self.token: str | None = None
         self._conn: http.client.HTTPConnection | None = None
+        self._last_used = 0.0
 
     def call(self, method: str, path: str, body=None) -> tuple[int, dict | None]:
         """(status, JSON body); a broken connection is reopened once for the next call."""
@@ -46,15 +47,26 @@ class Api:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         data = json.dumps(body).encode() if body is not None else None
-        if self._conn is None:
-            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        try:
-            self._conn.request(method, self.prefix + path, body=data, headers=headers)
-            resp = self._conn.getresponse()
-            raw = resp.read()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            raise
+        # A keep-alive connection idle for a while may have been closed by the server (its
+        # keep-alive timeout) before this request: retried once on a new connection, as HTTP
+        # clients do. A connection in continuous use is never retried, so load errors still count.
+        stale = self._conn is not None and time.monotonic() - self._last_used > 1.0
+        for attempt in (1, 2):
+            if self._conn is None:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+            try:
+                self._conn.request(method, self.prefix + path, body=data, headers=headers)
+                resp = self._conn.getresponse()
+                raw = resp.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()
+                if not stale or attempt == 2:
+                    raise
+            except (OSError, http.client.HTTPException):
+                self.close()
+                raise
+        self._last_used = time.monotonic()
         if resp.getheader("Connection", "").lower() == "close":
             self.close()
         try:

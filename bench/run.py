@@ -259,6 +259,7 @@ def bench_target(name: str, seconds: float, warmup: float, smoke: bool, results:
         work = running.root / "bench"
         work.mkdir()
         entry: dict = {"start_s": round(running.started_s, 1)}
+        results[name] = entry  # filled in as the profiles finish
         only = {"get_by_id_c1", "post_1_c16"} if smoke else None
         if name == "baseline":
             token = running.info["token"]
@@ -312,17 +313,34 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "smoke": args.smoke,
         "seconds": seconds, "warmup_s": warmup, "cpus": os.cpu_count(),
         "loadavg_before": os.getloadavg()[0]}}
-    for name in args.targets.split(","):
-        bench_target(name, seconds, warmup, args.smoke, results, args.soak_seconds)
-    if not args.smoke:
-        results["restart"] = {n: first_request_after_restart(n) for n in ("stage1", "stage2", "stage3")}
-    results["meta"]["loadavg_after"] = os.getloadavg()[0]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = "smoke-results.json" if args.smoke else "results.json"
-    (out / name).write_text(json.dumps(results, indent=2) + "\n")
-    print(f">> wrote {out / name}", file=sys.stderr)
-    failures = [f"{target} {profile}: {r.get('errors')} errors, {r.get('lost_pushes', 0)} lost pushes"
+    path = out / ("smoke-results.json" if args.smoke else "results.json")
+
+    def save() -> None:
+        # After every target, so a failure late in a long run keeps what was measured.
+        results["meta"]["loadavg_after"] = os.getloadavg()[0]
+        path.write_text(json.dumps(results, indent=2) + "\n")
+
+    crashed = []
+    for name in args.targets.split(","):
+        try:
+            bench_target(name, seconds, warmup, args.smoke, results, args.soak_seconds)
+        except Exception as exc:  # noqa: BLE001 - recorded; the other targets still run
+            crashed.append(f"{name}: {exc!r}")
+            results.setdefault(name, {})["failed"] = repr(exc)
+        save()
+    if not args.smoke:
+        results["restart"] = {}
+        for n in ("stage1", "stage2", "stage3"):
+            try:
+                results["restart"][n] = first_request_after_restart(n)
+            except Exception as exc:  # noqa: BLE001
+                crashed.append(f"restart {n}: {exc!r}")
+            save()
+    save()
+    print(f">> wrote {path}", file=sys.stderr)
+    failures = crashed + [f"{target} {profile}: {r.get('errors')} errors, {r.get('lost_pushes', 0)} lost pushes"
                 for target, entry in results.items() if target not in ("meta", "restart")
                 for profile, r in entry.items() if isinstance(r, dict)
                 and (r.get("errors") or r.get("lost_pushes"))]
