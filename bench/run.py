@@ -62,7 +62,7 @@ class Running:
     def __post_init__(self):
         self.stderr_path = self.root / "stderr.log"
 
-    def stop(self) -> None:
+    def stop(self, keep_data: bool = False) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # start_new_session: pgid == pid
             try:
@@ -70,12 +70,13 @@ class Running:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not keep_data:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start(name: str, timeout_s: float = 300) -> Running:
-    """Start a target on a free port in a fresh temp dir and wait for its ready line."""
-    root = Path(tempfile.mkdtemp(prefix=f"homesense-bench-{name}-"))
+def start(name: str, timeout_s: float = 300, root: Path | None = None) -> Running:
+    """Start a target on a free port (in a fresh temp dir unless given) and wait for its ready line."""
+    root = root or Path(tempfile.mkdtemp(prefix=f"homesense-bench-{name}-"))
     cmd = [sys.executable, *STAGE_COMMANDS[name], "--host", "127.0.0.1", "--port", str(free_port()),
            "--data-dir", str(root / "data")]
     with open(root / "stderr.log", "wb") as err:
@@ -148,6 +149,9 @@ def http_profiles(base_url: str, auth: dict[str, str], device: str, cursor_path:
         print(f"   {name}: {results[name]['rps']} req/s, p50 {results[name]['p50_ms']:.1f} ms, "
               f"errors {results[name]['errors']}", file=sys.stderr, flush=True)
     return results
+
+
+PROFILE_NAMES = ("get_by_id_c1", "get_by_id_c16", "list_page_c16", "post_1_c16", "post_500_c1", "mixed_c16")
 
 
 def _path_of(url: str) -> str:
@@ -226,9 +230,16 @@ def cold_vs_warm(running: Running, api: push.Api, device: str, rounds: int) -> d
 
 
 def first_request_after_restart(name: str) -> dict:
-    """A second start of the stage (caches warm), to its first fully warm authenticated request."""
+    """A second start of the stage on the same data dir (caches warm), to its first warm request.
+
+    The first start (not timed) leaves what a developer's earlier `make stageN` leaves: an
+    initialised database, a built package. The second is timed from launch to its ready line, then
+    to the first authenticated GET by id (the user and device are set up in between, not timed).
+    """
+    first = start(name)
+    first.stop(keep_data=True)
     t0 = time.monotonic()
-    running = start(name)
+    running = start(name, root=first.root)
     try:
         ready = time.monotonic() - t0
         base = running.info["base_url"]
@@ -237,7 +248,8 @@ def first_request_after_restart(name: str) -> dict:
         api.call("GET", f"/devices/{device}")
         first = (time.perf_counter() - t1) * 1000
         return {"ready_s": round(ready, 1), "first_get_ms": round(first, 1),
-                "note": "ready line to first GET by id; setup (register, token, device) not counted"}
+                "note": "second start on the same data dir: launch to ready line, then the first GET by id "
+                        "(register, token and device in between are not counted)"}
     finally:
         running.stop()
 
@@ -274,15 +286,24 @@ def bench_target(name: str, seconds: float, warmup: float, smoke: bool, results:
             results[name] = entry
             return
         api, device, cursor_path = seed(base)
-        entry.update(http_profiles(base, {"BENCH_TOKEN": api.token}, device, cursor_path, work,
-                                   seconds, warmup, only))
+        auth = {"BENCH_TOKEN": api.token}
         if name == "stage2":
-            # Direct to the devices service, on the same running stage: what Envoy costs.
+            # Envoy vs direct to the devices service, on the same running stage, each GET profile
+            # back to back and before any write profile (whose readings the services then evaluate
+            # in the background, which would tax whichever ran later).
+            reads = {"get_by_id_c1"} if smoke else {"get_by_id_c1", "get_by_id_c16"}
             status, me = api.call("GET", "/me")
             direct = _stage2_service_url(running, "devices")
-            results["stage2_direct"] = {"start_s": entry["start_s"], **http_profiles(
-                direct, {"BENCH_USER_ID": me["id"]}, device, cursor_path, work, seconds, warmup,
-                {"get_by_id_c1", "get_by_id_c16"} if not smoke else {"get_by_id_c1"})}
+            results["stage2_direct"] = {"start_s": entry["start_s"]}
+            for profile in sorted(reads):
+                entry.update(http_profiles(base, auth, device, cursor_path, work, seconds, warmup, {profile}))
+                results["stage2_direct"].update(http_profiles(
+                    direct, {"BENCH_USER_ID": me["id"]}, device, cursor_path, work, seconds, warmup, {profile}))
+            rest = None if only is None else only
+            entry.update(http_profiles(base, auth, device, cursor_path, work, seconds, warmup,
+                                       {p for p in (rest or PROFILE_NAMES) if p not in reads}))
+        else:
+            entry.update(http_profiles(base, auth, device, cursor_path, work, seconds, warmup, only))
         entry.update(push_profiles(base, running.info["ws_url"], seconds if not smoke else 2,
                                    16 if not smoke else 4,
                                    2 if smoke else (soak_s if name == "stage3" else seconds)))
@@ -304,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="stage 3: 16 clients, mixed load with push accounting, this long")
     parser.add_argument("--targets", default="baseline,stage1,stage2,stage3")
     parser.add_argument("--out", default=str(REPO_ROOT / "docs" / "bench"))
+    parser.add_argument("--merge", action="store_true", help="update these targets in an existing results.json")
+    parser.add_argument("--no-restart", action="store_true", help="skip the second-start measurements")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk; `make bench` does it)", file=sys.stderr)
@@ -316,6 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / ("smoke-results.json" if args.smoke else "results.json")
+    if args.merge and path.exists():
+        # Re-measure some targets into an earlier run (its meta says when each part ran).
+        earlier = json.loads(path.read_text())
+        results = {**earlier, **{k: v for k, v in results.items() if k != "meta"},
+                   "meta": {**earlier.get("meta", {}), f"rerun_{'+'.join(t for t in args.targets.split(',') if t) or 'restart'}": results["meta"]}}
 
     def save() -> None:
         # After every target, so a failure late in a long run keeps what was measured.
@@ -323,14 +351,14 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(json.dumps(results, indent=2) + "\n")
 
     crashed = []
-    for name in args.targets.split(","):
+    for name in [t for t in args.targets.split(",") if t]:
         try:
             bench_target(name, seconds, warmup, args.smoke, results, args.soak_seconds)
         except Exception as exc:  # noqa: BLE001 - recorded; the other targets still run
             crashed.append(f"{name}: {exc!r}")
             results.setdefault(name, {})["failed"] = repr(exc)
         save()
-    if not args.smoke:
+    if not args.smoke and not args.no_restart:
         results["restart"] = {}
         for n in ("stage1", "stage2", "stage3"):
             try:

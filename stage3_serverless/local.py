@@ -135,16 +135,15 @@ def wait_healthy(base_url: str, timeout_s: float) -> None:
     raise RuntimeError(f"GET {base_url}/health did not answer 200 within {timeout_s:.0f} s ({last})")
 
 
-def prewarm(stack: Ministack, settings: LocalSettings, base_url: str) -> float:
-    """Start every worker of the authorizer's and the API function's pools now; returns seconds.
+def prewarm(stack: Ministack, settings: LocalSettings, base_url: str, workers: int) -> float:
+    """Start `workers` workers of the authorizer's and the API function's pools; returns seconds.
 
-    `lambda_workers` concurrent `GET /me` calls with a token for a user that does not exist: each
-    runs the authorizer (verify: SSM key, RS256) and then the API function (a DynamoDB read, then
-    a 401 problem), so both pools fill with workers whose imports and clients are ready, and
-    the first real burst of clients pays no cold start. Errors are ignored: a worker that failed
-    to warm simply starts on first use.
+    `workers` concurrent `GET /me` calls with a token for a user that does not exist: each runs
+    the authorizer (verify: SSM key, RS256) and then the API function (a DynamoDB read, then a 401
+    problem), so both pools fill with workers whose imports and clients are ready, and the first
+    real burst of clients pays no cold start. Errors are ignored: a worker that failed to warm
+    simply starts on first use.
     """
-    workers = settings.lambda_workers
     if workers <= 0:
         return 0.0
     started = time.monotonic()
@@ -190,11 +189,19 @@ def up(settings: LocalSettings) -> int:
         log(f"ministack up on {stack.endpoint_url} (pid {stack.process.pid})")
         urls = deploy(settings, stack, package)
         wait_healthy(urls["base_url"], settings.health_timeout_s)
-        log(f"pre-warmed {settings.lambda_workers} authorizer and API workers in "
-            f"{prewarm(stack, settings, urls['base_url']):.1f} s")
+        # One authorizer and API worker before the ready line (the first request is warm), the rest
+        # of the pool right after it, in the background: each cold start costs ~1 CPU-second and a
+        # request that arrives meanwhile waits for a free worker rather than starting its own.
+        log(f"pre-warmed the first authorizer and API worker in "
+            f"{prewarm(stack, settings, urls['base_url'], min(1, settings.lambda_workers)):.1f} s")
         log(f"ready in {time.monotonic() - started:.1f} s")
         print(READY_PREFIX + json.dumps(urls), flush=True)
         ready.set()
+        if settings.lambda_workers > 1:
+            threading.Thread(target=lambda: log(
+                f"pre-warmed {settings.lambda_workers} authorizer and API workers in "
+                f"{prewarm(stack, settings, urls['base_url'], settings.lambda_workers):.1f} s"),
+                name="prewarm", daemon=True).start()
         while not stop.wait(1.0):
             if stack.process.poll() is not None:
                 log(f"ministack exited with {stack.process.returncode}; see {stack.log_path}")
