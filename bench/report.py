@@ -137,6 +137,7 @@ def charts(results: dict, out: Path) -> None:
     fig.savefig(out / "throughput.png", dpi=110)
     plt.close(fig)
 
+    present = [t for t in present if _get(results, t, "push_latency_c4")]
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, (key, label) in enumerate((("push_latency_c4", "4 clients, one crossing in flight"),
                                       ("push_mixed_c16", "16 clients, mixed load"))):
