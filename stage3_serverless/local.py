@@ -60,6 +60,9 @@ class LocalSettings:
         burst = int(env.get("HOMESENSE_RATE_LIMIT_BURST", "2000"))
         if rps < 0 or burst < 0:
             raise SystemExit("HOMESENSE_RATE_LIMIT_RPS/BURST must not be negative")
+        workers = int(env.get("HOMESENSE_STAGE3_LAMBDA_WORKERS", "4"))
+        if workers < 0:
+            raise SystemExit("HOMESENSE_STAGE3_LAMBDA_WORKERS must not be negative (0: ministack's own pool)")
         return cls(
             host=args.host, port=args.port, data_dir=Path(args.data_dir).resolve(),
             # Another Chalice project may be deployed with the same tooling (used while developing it).
@@ -70,7 +73,7 @@ class LocalSettings:
             rate_limit_rps=rps, rate_limit_burst=burst,
             cors_origins=env.get("HOMESENSE_CORS_ORIGINS", "*") or "*",
             health_timeout_s=float(env.get("HOMESENSE_STAGE3_HEALTH_TIMEOUT", "90")),
-            lambda_workers=int(env.get("HOMESENSE_STAGE3_LAMBDA_WORKERS", "4")),
+            lambda_workers=workers,
         )
 
     def parameters(self) -> dict[str, str]:

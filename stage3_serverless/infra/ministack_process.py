@@ -17,8 +17,8 @@ import boto3
 from botocore.config import Config
 
 REGION = "us-east-1"
-# ministack accepts any credentials when AUTH is off (its default).
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# ministack accepts any credentials when AUTH is off (its default).
 _CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
 
