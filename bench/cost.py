@@ -18,7 +18,7 @@ VOLUMES = (1_000_000, 10_000_000, 100_000_000)
 
 # Request mix and per-request work (stage 3).
 READ_SHARE = 0.8                      # GETs; the rest are 1-reading POSTs
-RRU_PER_READ = 2                      # device (or page) + the authorizer-free user check: 2 strongly consistent 4 KB reads
+RRU_PER_READ = 2                      # the item or page asked for + the ownership/idempotency lookup (4 KB, strongly consistent)
 WRU_PER_WRITE = 3                     # reading item, batch marker, device summary
 RRU_PER_WRITE_IN_STREAM = 4           # stream handler: device, active alerts, batch check, connections
 WRITES_PER_STREAM_BATCH = 10          # records that one on_table_change invocation handles at this rate
