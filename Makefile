@@ -41,6 +41,9 @@ help:
 	@echo "make vendor-swagger-ui   copy the pinned Swagger UI into homesense_core/static"
 	@echo "make e2e-deps    install Chromium (apt, as root) and the pinned Node.js tools"
 	@echo "make cutover-test   every migration cutover (and a rollback) under live traffic"
+	@echo "make bench       the performance and cost lab: every stage and the baselines, docs/bench/"
+	@echo "make bench-smoke a few seconds of each bench profile (part of make test)"
+	@echo "make wrk         install wrk (Debian package) if missing"
 	@echo "make compose-test   stage 2 in Docker: build, compose up, contract suite, scale test, down"
 	@echo "make compose-clean  remove the images compose-test keeps as its cache"
 	@echo "make wheelhouse   the Python wheels the stage 2 images install from (no network in builds)"
@@ -103,7 +106,7 @@ CONTRACT_STAGES ?= 1 2 3
 CONTRACT_STEPS ?= 1a 1b 1c 1d
 
 # `make test` is these, in this order; each can also be run alone.
-test: unit workshop-test contracts e2e cutover-test compose-test
+test: unit workshop-test bench-smoke contracts e2e cutover-test compose-test
 
 # The suites run CONTRACT_JOBS at a time (each on its own free ports; mostly waiting on alerts).
 CONTRACT_JOBS ?= 2
@@ -226,3 +229,25 @@ postman: $(VENV)/.all
 vendor-swagger-ui: e2e/node_modules/.installed
 	@cp e2e/node_modules/swagger-ui-dist/swagger-ui-bundle.js e2e/node_modules/swagger-ui-dist/swagger-ui.css \
 	    e2e/node_modules/swagger-ui-dist/LICENSE e2e/node_modules/swagger-ui-dist/NOTICE homesense_core/static/swagger-ui/
+
+# --- performance lab (issue 11) -----------------------------------------------
+# wrk is a Debian package; installed here when missing (root, as on CI).
+.PHONY: bench bench-smoke wrk
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { echo ">> installing wrk (Debian package)"; \
+	  apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
+
+# Every stage and the baselines, one after another: docs/bench/results.{json,md}, PNG charts, cost model.
+bench: $(VENV)/.all wrk
+	@$(PY) -m bench.run --out docs/bench
+	@$(PY) -m bench.report docs/bench/results.json docs/bench >/dev/null
+	@$(PY) -m bench.cost docs/bench >/dev/null
+	@echo ">> docs/bench/results.md, docs/bench/cost.md and the charts are up to date"
+
+# A few seconds of load per stage (CI): fails on any HTTP error or lost push; output under var/.
+bench-smoke: $(VENV)/.all wrk
+	@echo ">> bench smoke run"
+	@$(PY) -m pytest -q bench
+	@$(PY) -m bench.run --smoke --out var/bench-smoke
+	@$(PY) -m bench.report var/bench-smoke/smoke-results.json var/bench-smoke >/dev/null
+	@$(PY) -m bench.cost var/bench-smoke >/dev/null

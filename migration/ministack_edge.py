@@ -86,6 +86,7 @@ def install() -> None:
 
 if __name__ == "__main__":
     install()
-    from ministack.app import main
+    # Then exactly what `make stage3` runs: ministack with the bounded, queueing Lambda pool.
+    from stage3_serverless.infra.ministack_main import main
 
     main()

@@ -12,10 +12,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
+from homesense_core.tokens import SigningKey, TokenIssuer
 from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
 from stage3_serverless.infra.localize import localize
 from stage3_serverless.infra.ministack_process import Ministack
@@ -50,6 +52,7 @@ class LocalSettings:
     rate_limit_burst: int
     cors_origins: str
     health_timeout_s: float
+    lambda_workers: int
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> "LocalSettings":
@@ -58,6 +61,9 @@ class LocalSettings:
         burst = int(env.get("HOMESENSE_RATE_LIMIT_BURST", "2000"))
         if rps < 0 or burst < 0:
             raise SystemExit("HOMESENSE_RATE_LIMIT_RPS/BURST must not be negative")
+        workers = int(env.get("HOMESENSE_STAGE3_LAMBDA_WORKERS", "4"))
+        if workers < 0:
+            raise SystemExit("HOMESENSE_STAGE3_LAMBDA_WORKERS must not be negative (0: ministack's own pool)")
         return cls(
             host=args.host, port=args.port, data_dir=Path(args.data_dir).resolve(),
             # Another Chalice project may be deployed with the same tooling (used while developing it).
@@ -68,6 +74,7 @@ class LocalSettings:
             rate_limit_rps=rps, rate_limit_burst=burst,
             cors_origins=env.get("HOMESENSE_CORS_ORIGINS", "*") or "*",
             health_timeout_s=float(env.get("HOMESENSE_STAGE3_HEALTH_TIMEOUT", "90")),
+            lambda_workers=workers,
         )
 
     def parameters(self) -> dict[str, str]:
@@ -143,6 +150,37 @@ def wait_healthy(base_url: str, timeout_s: float) -> None:
     raise RuntimeError(f"GET {base_url}/health did not answer 200 within {timeout_s:.0f} s ({last})")
 
 
+def prewarm(stack: Ministack, settings: LocalSettings, base_url: str, workers: int) -> float:
+    """Start `workers` workers of the authorizer's and the API function's pools; returns seconds.
+
+    `workers` concurrent `GET /me` calls with a token for a user that does not exist: each runs
+    the authorizer (verify: SSM key, RS256) and then the API function (a DynamoDB read, then a 401
+    problem), so both pools fill with workers whose imports and clients are ready, and the first
+    real burst of clients pays no cold start. Errors are ignored: a worker that failed to warm
+    simply starts on first use.
+    """
+    if workers <= 0:
+        return 0.0
+    started = time.monotonic()
+    pem = stack.client("ssm").get_parameter(Name=settings.signing_key_parameter,
+                                            WithDecryption=True)["Parameter"]["Value"]
+    token = TokenIssuer(SigningKey.from_pem(pem)).issue("0" * 26, "prewarm", expires_in=300)
+
+    def call(_):
+        request = urllib.request.Request(f"{base_url}/me", headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as resp:
+                resp.read()
+        except urllib.error.HTTPError as exc:
+            exc.read()
+        except (urllib.error.URLError, OSError):
+            pass
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(call, range(workers)))
+    return time.monotonic() - started
+
+
 def up(settings: LocalSettings) -> int:
     """Start, deploy, announce, then serve until SIGTERM/SIGINT."""
     started = time.monotonic()
@@ -157,7 +195,7 @@ def up(settings: LocalSettings) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    stack = Ministack(settings.host, settings.port, settings.data_dir)
+    stack = Ministack(settings.host, settings.port, settings.data_dir, lambda_workers=settings.lambda_workers)
     try:
         package = build_package(settings.chalice_stage, settings.build_dir, settings.project_dir, log=log)
         log(f"package {'reused' if package.reused else 'built'}: {package.directory}")
@@ -166,11 +204,21 @@ def up(settings: LocalSettings) -> int:
         log(f"ministack up on {stack.endpoint_url} (pid {stack.process.pid})")
         urls = deploy(settings, stack, package)
         wait_healthy(urls["base_url"], settings.health_timeout_s)
+        # One authorizer and API worker before the ready line (the first request is warm), the rest
+        # of the pool right after it, in the background: each cold start costs ~1 CPU-second and a
+        # request that arrives meanwhile waits for a free worker rather than starting its own.
+        log(f"pre-warmed the first authorizer and API worker in "
+            f"{prewarm(stack, settings, urls['base_url'], min(1, settings.lambda_workers)):.1f} s")
         log(f"ready in {time.monotonic() - started:.1f} s")
         print(READY_PREFIX + json.dumps(urls), flush=True)
         # The REST URL carries the API id and stage, unlike stages 1 and 2: give the reader a line to paste.
         print(export_line(urls), file=sys.stderr, flush=True)
         ready.set()
+        if settings.lambda_workers > 1:
+            threading.Thread(target=lambda: log(
+                f"pre-warmed {settings.lambda_workers} authorizer and API workers in "
+                f"{prewarm(stack, settings, urls['base_url'], settings.lambda_workers):.1f} s"),
+                name="prewarm", daemon=True).start()
         while not stop.wait(1.0):
             if stack.process.poll() is not None:
                 log(f"ministack exited with {stack.process.returncode}; see {stack.log_path}")

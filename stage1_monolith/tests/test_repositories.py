@@ -76,6 +76,18 @@ class TestStoragePort:
         with any_uow() as tx:
             assert tx.devices.get(device.id) is None
 
+    def test_a_large_batch_pairs_every_value_with_its_seq_in_array_order(self, any_uow, clock):
+        t0 = clock()
+        batch = [(float(i), t0) for i in range(500)]
+        with any_uow(write=True) as tx:
+            stored = tx.readings.add_many("dev-big", batch)
+            tx.commit()
+        assert [r.value for r in stored] == [v for v, _ in batch]
+        assert [r.seq for r in stored] == sorted({r.seq for r in stored})
+        with any_uow() as tx:
+            page = tx.readings.page("dev-big", None, None, False, 500, None)
+        assert [(r.value, r.seq) for r in page] == [(r.value, r.seq) for r in stored]
+
     def test_readings_keep_array_order_for_equal_timestamps_and_filter_range(self, any_uow, clock):
         t0 = clock()
         with any_uow(write=True) as tx:

@@ -17,6 +17,7 @@ import boto3
 from botocore.config import Config
 
 REGION = "us-east-1"
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # ministack accepts any credentials when AUTH is off (its default).
 _CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -28,9 +29,12 @@ class Ministack:
     host: str
     port: int
     data_dir: Path
+    # Warm Lambda workers per function (ministack_main); 0 keeps ministack's one-per-invocation.
+    lambda_workers: int = 4
     process: subprocess.Popen | None = None
-    # The module run as ministack; the migration steps use a wrapper that closes an emulator gap.
-    module: str = "ministack"
+    # The module run as ministack (our pool wrapper); the migration steps wrap it once more
+    # (migration/ministack_edge.py) to close the emulator's HTTP-proxy gaps.
+    module: str = "stage3_serverless.infra.ministack_main"
 
     @property
     def endpoint_url(self) -> str:
@@ -62,14 +66,21 @@ class Ministack:
             "S3_PERSIST": "0",
             "S3_DATA_DIR": str(self.data_dir / "s3"),
             "LOG_LEVEL": os.environ.get("MINISTACK_LOG_LEVEL", "WARNING"),
+            # Workers beyond the first per function are reaped after this much idle time; the
+            # pre-warmed pool (local.prewarm) should outlive a coffee break, not 5 minutes.
+            "LAMBDA_WARM_TTL_SECONDS": os.environ.get("LAMBDA_WARM_TTL_SECONDS", "3600"),
+            "HOMESENSE_STAGE3_LAMBDA_WORKERS": str(self.lambda_workers),
         }
         # Our own AWS settings must not leak into the emulator or the Lambdas it spawns.
         for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
             env.pop(name, None)
         log = open(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen([sys.executable, "-m", self.module], env=env,
-                                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+            # Our wrapper (ministack plus a bounded, queueing Lambda pool), from the project root so
+            # `-m` finds it whatever the caller's working directory.
+            self.process = subprocess.Popen([sys.executable, "-m", self.module],
+                                            env=env, cwd=_PROJECT_ROOT, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT)
         finally:
             log.close()
         deadline = time.monotonic() + timeout_s

@@ -108,3 +108,36 @@ def test_a_poison_event_is_dropped_but_an_outage_fails_the_batch_for_a_retry(dep
     deps.devices.get = down
     with pytest.raises(EndpointConnectionError):
         processing.handle(deps, [batch(device, (1.0, 1))])
+
+
+def test_a_batch_runs_devices_side_by_side_and_each_device_in_stream_order(deps, monkeypatch):
+    import threading
+    import time
+    from botocore.exceptions import EndpointConnectionError
+
+    devices = [a_device(name=f"d{i}") for i in range(3)]
+    events = [batch(d, (float(n), n)) for n in range(4) for d in devices]
+    seen, threads = [], set()
+
+    def record(_deps, event):
+        threads.add(threading.get_ident())
+        time.sleep(0.01)  # long enough that a serial run could not overlap devices
+        seen.append((event.device.id, event.readings[0].seq))
+
+    monkeypatch.setitem(processing.HANDLERS, ReadingsAccepted, record)
+    processing.handle(deps, events)
+    for d in devices:
+        assert [n for device_id, n in seen if device_id == d.id] == [0, 1, 2, 3]
+    assert len(threads) == 3
+
+    def down_for_d0(_deps, event):
+        if event.device.id == devices[0].id:
+            raise EndpointConnectionError(endpoint_url="https://dynamodb")
+        record(_deps, event)
+
+    seen.clear()
+    monkeypatch.setitem(processing.HANDLERS, ReadingsAccepted, down_for_d0)
+    with pytest.raises(EndpointConnectionError):
+        processing.handle(deps, events)
+    # The other devices were still handled; the stream retries the whole batch (handlers are idempotent).
+    assert sorted({device_id for device_id, _ in seen}) == sorted(d.id for d in devices[1:])

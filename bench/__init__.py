@@ -1,0 +1,1 @@
+"""HomeSense performance lab: load profiles, baselines, cost model (`make bench`)."""
