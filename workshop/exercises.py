@@ -45,7 +45,7 @@ EXERCISES = {e.number: e for e in (
         "stage3_serverless/tests/unit/test_accounts_routes.py::test_register_then_token_then_me",
     )),
     Exercise("2", "02-escalation-cap", "Escalation stops at level 3: one rule, every stage", (
-        "homesense_core/tests/test_alerts_escalation_events.py::test_escalation_climbs_to_level_three_and_stops",
+        "homesense_core/tests/test_escalation.py::test_escalation_climbs_to_level_three_and_stops",
         "stage1_monolith/tests/test_processing.py::test_open_alert_escalates_each_period_up_to_level_three",
         "stage2_microservices/services/alerts/tests/test_alert_service.py::test_escalates_each_period_up_to_level_3_then_stops",
     )),
