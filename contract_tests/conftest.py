@@ -9,7 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from contract_tests.launcher import RESTRICTED_ORIGINS, STAGE_NAMES, StageStartError, start_stage
+from contract_tests.launcher import (RESTRICTED_ORIGINS, STAGE_NAMES, StageStartError, signing_key_pem as read_signing_key,
+                                     start_stage)
 from contract_tests.support import Api, User, WsClient
 
 # The second instance also gets a CORS allow-list, so one extra start serves both checks.
@@ -125,6 +126,14 @@ def stage_name(pytestconfig) -> str | None:
     """`monolith`, `microservices` or `serverless` in --stage mode, else None."""
     stage = pytestconfig.getoption("--stage")
     return STAGE_NAMES[stage] if stage else None
+
+
+@pytest.fixture(scope="session")
+def signing_key_pem(deployment, base_url) -> str:
+    """PEM of the key the deployment signs with (--stage mode: the suite started it)."""
+    if not deployment.stage:
+        pytest.skip("signing tokens with the deployment's own key needs --stage")
+    return read_signing_key(deployment.running[0])
 
 
 @pytest.fixture(scope="session")

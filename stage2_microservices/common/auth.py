@@ -12,7 +12,7 @@ import time
 from typing import Awaitable, Callable
 
 from homesense_core.problems import ServiceUnavailable, Unauthorized
-from homesense_core.tokens import Claims, TokenVerifier
+from homesense_core.tokens import TOKEN_FAILURE_DETAIL, Claims, TokenVerifier
 
 from .http_client import get_json
 
@@ -60,7 +60,7 @@ class JwksVerifier:
     async def verify(self, token: str | None) -> Claims:
         """Claims of a valid token; Unauthorized otherwise."""
         if not token:
-            raise Unauthorized()
+            raise Unauthorized(TOKEN_FAILURE_DETAIL)
         if self._verifier is None:
             await self._refresh()
         try:

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from homesense_core.bodies import decode_json_body
 from homesense_core.http import REQUEST_ID_HEADER, cors_headers, parse_origins, request_id_from
-from homesense_core.tokens import bearer_token
+from homesense_core.tokens import TOKEN_FAILURE_DETAIL, bearer_token
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, FieldError, ProblemError,
                                      ServiceUnavailable, Unauthorized, ValidationFailed,
                                      problem_dict, slug_for_status)
@@ -136,7 +136,7 @@ async def caller_id(request: Request) -> str:
     """
     verifier = getattr(request.app.state, "verifier", None)
     if verifier is None:  # a wiring mistake must not open the door
-        raise Unauthorized()
+        raise Unauthorized(TOKEN_FAILURE_DETAIL)
     token = bearer_token(request.headers.get("authorization"))
     return (await verifier.verify(token)).user_id
 
