@@ -15,7 +15,9 @@ from contract_tests.support import Api, User, WsClient
 
 # The second instance also gets a CORS allow-list, so one extra start serves both checks.
 LOW_RATE_ENV = {"HOMESENSE_RATE_LIMIT_RPS": "2", "HOMESENSE_RATE_LIMIT_BURST": "5",
-                "HOMESENSE_CORS_ORIGINS": ",".join(RESTRICTED_ORIGINS)}
+                "HOMESENSE_CORS_ORIGINS": ",".join(RESTRICTED_ORIGINS),
+                # Per-client login and registration limits low enough to reach in a test.
+                "HOMESENSE_LOGIN_CLIENT_FREE_FAILURES": "3", "HOMESENSE_REGISTRATIONS_PER_MINUTE": "3"}
 
 
 def pytest_addoption(parser):

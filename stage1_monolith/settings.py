@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from homesense_core.throttle import ThrottlePolicy
+
 
 class SettingsError(ValueError):
     """An environment value is missing, malformed or unsafe."""
@@ -26,6 +28,7 @@ class Settings:
     outbox_poll_seconds: float = 0.1
     scheduler_poll_seconds: float = 0.2
     log_level: str = "INFO"
+    throttle: ThrottlePolicy = ThrottlePolicy()
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.rate_limit_rps) or self.rate_limit_rps <= 0:
@@ -69,6 +72,10 @@ class Settings:
             "scheduler_poll_seconds": _number(env, "HOMESENSE_SCHEDULER_POLL_SECONDS", float, 0.2),
             "log_level": env.get("HOMESENSE_LOG_LEVEL", "INFO").upper(),
         }
+        try:
+            values["throttle"] = ThrottlePolicy.from_env(env)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])
         return cls(**values)

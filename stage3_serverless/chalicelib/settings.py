@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from homesense_core.http import parse_origins
+from homesense_core.throttle import ThrottlePolicy, parse_limits_spec
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Settings:
     state_machine_arn: str
     websocket_endpoint: str
     cors_origins: tuple[str, ...]
+    throttle: ThrottlePolicy = ThrottlePolicy()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -31,4 +33,5 @@ class Settings:
             state_machine_arn=env.get("ESCALATION_STATE_MACHINE_ARN", ""),
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT", "").rstrip("/"),
             cors_origins=tuple(parse_origins(env.get("HOMESENSE_CORS_ORIGINS"))),
+            throttle=ThrottlePolicy.from_env(parse_limits_spec(env.get("HOMESENSE_THROTTLE_LIMITS", ""))),
         )

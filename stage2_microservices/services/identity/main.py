@@ -26,7 +26,7 @@ def create_app(settings: IdentitySettings | None = None, *, uow_factory=None,
         uow_factory = lambda: PostgresIdentityUnitOfWork(db)  # noqa: E731
     # Reading (or once creating) the key is file I/O, so it happens here, not at import.
     key = key or load_or_create_key(settings.data_dir)
-    service = IdentityService(uow_factory, key)
+    service = IdentityService(uow_factory, key, throttle=settings.throttle_policy())
 
     # No bus: identity publishes no events; the gateway and the notifier fetch its JWKS over HTTP.
     app = build_service_app("HomeSense identity", settings, db=db, routers=[build_router(service)],

@@ -7,6 +7,7 @@ import psycopg
 
 from homesense_core.model import User
 from homesense_core.problems import Conflict
+from homesense_core.throttle import Record, Update
 
 from stage2_microservices.common.uow import InMemoryUnitOfWork, MemoryState, PostgresUnitOfWork
 
@@ -73,25 +74,66 @@ class PostgresUserRepository(UserRepository):
         return await self._one("SELECT * FROM users WHERE id = %s", [user_id])
 
 
+class InMemoryThrottleRepository:
+    """Throttle records in the fake's tables."""
+
+    def __init__(self, rows: dict):
+        self.rows = rows
+
+    async def get(self, key: str) -> Record | None:
+        return self.rows.get(key)
+
+    async def update(self, key: str, change: Update) -> Record:
+        self.rows[key] = change(self.rows.get(key))
+        return self.rows[key]
+
+
+class PostgresThrottleRepository:
+    """Throttle records; update locks the row for the rest of the transaction (replicas agree)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def get(self, key: str) -> Record | None:
+        cur = await self.conn.execute(
+            "SELECT failures, last_at, locked_until FROM throttle WHERE key = %s", [key])
+        row = await cur.fetchone()
+        return Record(row["failures"], row["last_at"], row["locked_until"]) if row else None
+
+    async def update(self, key: str, change: Update) -> Record:
+        # Create the row first so FOR UPDATE always has something to lock.
+        await self.conn.execute("INSERT INTO throttle VALUES (%s, 0, 0, 0) ON CONFLICT (key) DO NOTHING", [key])
+        cur = await self.conn.execute(
+            "SELECT failures, last_at, locked_until FROM throttle WHERE key = %s FOR UPDATE", [key])
+        row = await cur.fetchone()
+        current = Record(row["failures"], row["last_at"], row["locked_until"]) if row["last_at"] else None
+        new = change(current)
+        await self.conn.execute("UPDATE throttle SET failures = %s, last_at = %s, locked_until = %s WHERE key = %s",
+                                [new.failures, new.last_at, new.locked_until, key])
+        return new
+
+
 class PostgresIdentityUnitOfWork(PostgresUnitOfWork):
-    """A transaction with .users."""
+    """A transaction with .users and .throttle."""
 
     async def _begin(self):
         await super()._begin()
         self.users = PostgresUserRepository(self.conn)
+        self.throttle = PostgresThrottleRepository(self.conn)
 
 
 class InMemoryIdentityUnitOfWork(InMemoryUnitOfWork):
-    """Fake transaction with .users."""
+    """Fake transaction with .users and .throttle."""
 
     async def _begin(self):
         await super()._begin()
         self.users = InMemoryUserRepository(self.tables["users"])
+        self.throttle = InMemoryThrottleRepository(self.tables["throttle"])
 
 
 def memory_state() -> MemoryState:
     """Empty in-memory tables for the fake."""
-    return MemoryState(users={})
+    return MemoryState(users={}, throttle={})
 
 
 def schema_sql() -> str:

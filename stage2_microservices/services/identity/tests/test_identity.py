@@ -96,3 +96,12 @@ async def test_user_repository_contract(kind, request):
             assert await u.users.by_id("nobody") is None
             with pytest.raises(Conflict):
                 await u.users.add(User("01OTHER", "grace", "scrypt$y", utcnow()))
+
+
+def test_five_wrong_passwords_lock_the_username_with_429_and_retry_after(client):
+    client.post("/users", json={"username": "ada_9", "password": "correct horse"})
+    for _ in range(5):
+        assert client.post("/auth/token", json={"username": "ada_9", "password": "wrong pass"}).status_code == 401
+    locked = client.post("/auth/token", json={"username": "ada_9", "password": "correct horse"})
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "1"
+    assert locked.json()["type"] == "/problems/rate-limited"
