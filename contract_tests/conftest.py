@@ -5,6 +5,8 @@ Every fixture is lazy: selecting only contract_tests/spec starts nothing.
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -29,6 +31,8 @@ def pytest_addoption(parser):
                     help="its WebSocket URL (default: base URL with ws(s):// and /ws)")
     group.addoption("--rate-limited-base-url", default=None,
                     help="a deployment of the same stage started with a low rate limit, for the 429 test")
+    group.addoption("--schemathesis-seed", type=int, default=None,
+                    help="replay the property-based run with this seed (default: a random one, printed)")
 
 
 class _Deployment:
@@ -101,6 +105,9 @@ def _default_ws_url(base_url: str) -> str:
 
 def pytest_configure(config):
     config._homesense = _Deployment(config)
+    # Read by test_schemathesis at import, which comes after this hook.
+    if config.getoption("--schemathesis-seed") is not None:
+        os.environ["HOMESENSE_SCHEMATHESIS_SEED"] = str(config.getoption("--schemathesis-seed"))
     config._homesense_notes = []
     # Belt and braces: a stage left running by an aborted session is still stopped by pid.
     atexit.register(config._homesense.stop_all)
@@ -116,6 +123,10 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for note in getattr(config, "_homesense_notes", []):
         terminalreporter.write_line(f"homesense: {note}")
+    st = sys.modules.get("contract_tests.test_schemathesis")
+    if st is not None:
+        terminalreporter.write_line(f"homesense: schemathesis seed {st.SEED} "
+                                    f"(replay: --schemathesis-seed {st.SEED})")
 
 
 @pytest.fixture(scope="session")
