@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from homesense_core.logsafe import EscapeControls
+
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s rid=%(request_id)s %(message)s"
 
 
@@ -23,6 +25,8 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.addFilter(RequestIdFilter())
+    # The access log writes decoded paths: a %0d%0a in one must not start a forged line.
+    handler.addFilter(EscapeControls())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse, Response
 
 from homesense_core.bodies import decode_json_body
 from homesense_core.http import REQUEST_ID_HEADER, cors_headers, parse_origins, request_id_from
-from homesense_core.tokens import TOKEN_FAILURE_DETAIL, bearer_token
+from homesense_core.logsafe import EscapeControls
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, FieldError, ProblemError,
                                      ServiceUnavailable, Unauthorized, ValidationFailed,
                                      problem_dict, slug_for_status)
+from homesense_core.tokens import TOKEN_FAILURE_DETAIL, bearer_token
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler._homesense = True
     handler.addFilter(_RequestIdFilter())
+    # Paths and names reach messages (uvicorn's access log too): no CR/LF may forge a line.
+    handler.addFilter(EscapeControls())
     handler.setFormatter(logging.Formatter(
         f"%(asctime)s %(levelname)s {service_name} [%(request_id)s] %(name)s: %(message)s"))
     root.addHandler(handler)

@@ -82,3 +82,21 @@ def test_settings_fail_fast_on_missing_or_unsafe_values(monkeypatch):
         S()
     monkeypatch.setenv("HOMESENSE_DATABASE_URL", "postgresql://u@h/db")
     assert S().events_namespace == "homesense"
+
+
+def test_log_lines_escape_control_characters(capsys):
+    import logging
+
+    from stage2_microservices.common import web
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "_homesense", False)]
+    try:
+        web.configure_logging("test")
+        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/1.1" %d', "127.0.0.1", "GET",
+                                                 "/devices\r\nINFO forged line", 200)
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert "forged line" in err and "\nINFO forged" not in err and "\\x0d\\x0aINFO forged" in err

@@ -4,8 +4,8 @@ import asyncio
 
 from fastapi import FastAPI
 
-from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.app import build_service_app, service_bus, service_database
+from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
 from stage2_microservices.common.messaging import Bus

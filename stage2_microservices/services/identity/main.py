@@ -4,8 +4,8 @@ from fastapi import FastAPI
 
 from homesense_core.tokens import SigningKey
 
-from stage2_microservices.common.auth import JwksVerifier, static_jwks
 from stage2_microservices.common.app import build_service_app, service_database
+from stage2_microservices.common.auth import JwksVerifier, static_jwks
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.web import configure_logging
 
