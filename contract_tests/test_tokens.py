@@ -124,3 +124,9 @@ def test_every_token_failure_has_one_generic_detail(api, user):
         r = api.request("GET", "/devices", headers=headers)
         details[name] = assert_problem(r, 401, "unauthorized")["detail"]
     assert len(set(details.values())) == 1, details
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_case_insensitive_on_every_stage(api, user, scheme):
+    r = api.request("GET", "/me", headers={"Authorization": f"{scheme} {user.token}"})
+    assert r.status_code == 200 and r.json()["id"] == user.id, describe(r)
