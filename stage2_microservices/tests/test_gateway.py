@@ -174,6 +174,13 @@ def test_token_edges_signed_with_the_real_key_are_the_same_generic_401_problem(g
     assert details == {missing["detail"]} == {"A valid bearer token is required."}
 
 
+def test_answers_reveal_no_internal_timing_or_versions(gw, token):
+    response = requests.get(gw.base_url + "/me", headers=_auth(token), timeout=5)
+    assert response.status_code == 200
+    assert "x-envoy-upstream-service-time" not in response.headers
+    assert not any(ch.isdigit() for ch in response.headers.get("server", "")), response.headers
+
+
 def test_an_expired_token_is_refused_without_leeway(gw):
     response = requests.post(f"{gw.service_url('identity')}/auth/token", timeout=5,
                              params={"sub": "alice", "expires_in": 1})
