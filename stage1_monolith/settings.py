@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from homesense_core.throttle import ThrottlePolicy
+
 
 class SettingsError(ValueError):
     """An environment value is missing, malformed or unsafe."""
@@ -31,6 +33,7 @@ class Settings:
     device_events_nats_url: str | None = None
     events_namespace: str = "homesense"
     internal_api: bool = False
+    throttle: ThrottlePolicy = ThrottlePolicy()
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.rate_limit_rps) or self.rate_limit_rps <= 0:
@@ -79,6 +82,10 @@ class Settings:
             "events_namespace": env.get("HOMESENSE_EVENTS_NAMESPACE", "homesense"),
             "internal_api": env.get("HOMESENSE_INTERNAL_API", "") in ("1", "true", "yes"),
         }
+        try:
+            values["throttle"] = ThrottlePolicy.from_env(env)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])
         return cls(**values)

@@ -35,3 +35,11 @@ def test_a_function_that_never_imports_the_app_still_logs_at_info():
     logs.configure(logger, {})
     assert [type(h) for h in logger.handlers] == [logging.StreamHandler]
     assert logger.isEnabledFor(logging.INFO) and not logger.propagate
+
+
+def test_control_characters_never_start_a_new_log_line(capsys):
+    logger = logging.getLogger("homesense.test-escape")
+    logger.handlers[:] = []
+    logs.configure(logger, {})
+    logger.info("path=/x\r\nhomesense - INFO - forged")
+    assert capsys.readouterr().out == "homesense.test-escape - INFO - path=/x\\x0d\\x0ahomesense - INFO - forged\n"
