@@ -1,6 +1,8 @@
 """The Flask edge: problem+json for every error, cross-cutting headers, auth, isolation."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from homesense_core.ratelimit import TokenBucket
@@ -210,4 +212,5 @@ def test_a_crlf_in_the_path_cannot_forge_an_access_log_line(client, capsys):
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
     lines = [line for line in capsys.readouterr().err.splitlines() if "stage1_monolith.access" in line]
-    assert len(lines) == 1 and "\\x0d\\x0a2026-11-29" in lines[0], lines
+    assert len(lines) == 1, lines
+    assert "\\x0d\\x0a2026-11-29" in json.loads(lines[0])["message"], lines

@@ -99,4 +99,7 @@ def test_log_lines_escape_control_characters(capsys):
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
     err = capsys.readouterr().err
-    assert "forged line" in err and "\nINFO forged" not in err and "\\x0d\\x0aINFO forged" in err
+    # One JSON line per record; the message itself carries the escaped CR/LF.
+    import json
+    lines = [json.loads(line) for line in err.splitlines() if "forged" in line]
+    assert len(lines) == 1 and "\\x0d\\x0aINFO forged line" in lines[0]["message"], err

@@ -42,4 +42,6 @@ def test_control_characters_never_start_a_new_log_line(capsys):
     logger.handlers[:] = []
     logs.configure(logger, {})
     logger.info("path=/x\r\nhomesense - INFO - forged")
-    assert capsys.readouterr().out == "homesense.test-escape - INFO - path=/x\\x0d\\x0ahomesense - INFO - forged\n"
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    assert json.loads(out)["message"] == "path=/x\\x0d\\x0ahomesense - INFO - forged"
