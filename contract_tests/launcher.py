@@ -162,6 +162,12 @@ def signing_key_pem(running: RunningStage) -> str:
     nbf in the future, a lifetime over the cap, a wrong audience): a black box cannot sign such
     tokens. Each stage keeps the key where its own README says.
     """
+    if running.stage.startswith("step:"):
+        # One key per migration topology: the 1x steps give the monolith's to identity
+        # (migration/edge.py prepare_key), the 2x steps keep theirs in the data dir (migration/apigw.py).
+        step = running.stage[len("step:"):]
+        where = running.data_dir / "monolith" if step.startswith("1") else running.data_dir
+        return (where / "signing-key.pem").read_text()
     if running.stage == "1":
         return (running.data_dir / "signing-key.pem").read_text()
     if running.stage == "2":

@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -167,3 +168,19 @@ def bearer_token(authorization_header: str | None) -> str:
     if len(parts) != 2 or parts[0].lower() != "bearer" or _BEARER_RE.match(parts[1]) is None:
         raise Unauthorized(TOKEN_FAILURE_DETAIL)
     return parts[1]
+
+
+# --- service-to-service calls ----------------------------------------------------------------
+# Header carrying the deployment's shared secret on /internal calls (never routed by a gateway):
+# stage 2's devices service and, during the migration, the monolith's device facade check it.
+SERVICE_TOKEN_HEADER = "x-homesense-service-token"
+
+
+def check_service_token(presented: str | None, expected: str | None) -> None:
+    """Unauthorized unless presented equals the deployment's service token (constant time).
+
+    No expected token configured refuses everyone: a wiring mistake must not open the route.
+    """
+    if not expected or not presented or not hmac.compare_digest(
+            presented.encode("utf-8", "replace"), expected.encode("utf-8")):
+        raise Unauthorized()

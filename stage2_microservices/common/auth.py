@@ -7,17 +7,16 @@ API Gateway private integration refuses callers that did not come through the ga
 Service-to-service routes (/internal/...) need the deployment's shared service token instead.
 """
 
-import hmac
 import time
 from typing import Awaitable, Callable
 
 from homesense_core.problems import ServiceUnavailable, Unauthorized
-from homesense_core.tokens import TOKEN_FAILURE_DETAIL, Claims, TokenVerifier
+# The service-token rule is homesense_core's (the monolith's /internal routes check it too).
+from homesense_core.tokens import (SERVICE_TOKEN_HEADER, TOKEN_FAILURE_DETAIL, Claims,  # noqa: F401
+                                   TokenVerifier, check_service_token)
 
 from .http_client import get_json
 
-# Header carrying the shared secret on service-to-service calls (never routed by the gateway).
-SERVICE_TOKEN_HEADER = "x-homesense-service-token"
 
 
 def identity_jwks(identity_url: str) -> Callable[[], Awaitable[dict]]:
@@ -70,10 +69,3 @@ class JwksVerifier:
                 raise
         await self._refresh()  # identity may have a new key
         return self._verifier.verify(token)
-
-
-def check_service_token(presented: str | None, expected: str) -> None:
-    """Unauthorized unless presented equals the deployment's service token (constant time)."""
-    if not expected or not presented or not hmac.compare_digest(
-            presented.encode("utf-8", "replace"), expected.encode("utf-8")):
-        raise Unauthorized()

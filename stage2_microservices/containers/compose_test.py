@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -110,7 +111,11 @@ def run(args: argparse.Namespace) -> int:
             render.compose_config(), rate_limit_rps=LOWRATE_RPS, rate_limit_burst=LOWRATE_BURST)))
         env = {**os.environ, **image_env, "HOMESENSE_PORT": str(port),
                "HOMESENSE_LOWRATE_PORT": str(lowrate_port),
-               "HOMESENSE_LOWRATE_CONFIG": str(lowrate_config)}
+               "HOMESENSE_LOWRATE_CONFIG": str(lowrate_config),
+               # docker-compose.yml refuses to start without the deployment's two secrets:
+               # this run makes its own (in this process's environment only, never on disk).
+               "HOMESENSE_NATS_PASSWORD": os.environ.get("HOMESENSE_NATS_PASSWORD") or secrets.token_hex(24),
+               "HOMESENSE_SERVICE_TOKEN": os.environ.get("HOMESENSE_SERVICE_TOKEN") or secrets.token_hex(32)}
         stack = Stack(compose, env)
         stack.run("down", "-v", "--remove-orphans", check=False)  # leftovers of an interrupted run
 
