@@ -107,8 +107,11 @@ def run(args: argparse.Namespace) -> int:
             image_env = dict(images.OFFICIAL)
         port, lowrate_port = free_port("127.0.0.1"), free_port("127.0.0.1")
         lowrate_config = WORK_DIR / "envoy.lowrate.yaml"
+        base = render.compose_config()
         lowrate_config.write_text(render.render(dataclasses.replace(
-            render.compose_config(), rate_limit_rps=LOWRATE_RPS, rate_limit_burst=LOWRATE_BURST)))
+            base, rate_limit_rps=LOWRATE_RPS, rate_limit_burst=LOWRATE_BURST,
+            # Its own identity (compose.lowrate.yml) with the suite's low login-throttle limits.
+            upstreams={**base.upstreams, "identity": ("identity-lowrate", base.upstreams["identity"][1])})))
         env = {**os.environ, **image_env, "HOMESENSE_PORT": str(port),
                "HOMESENSE_LOWRATE_PORT": str(lowrate_port),
                "HOMESENSE_LOWRATE_CONFIG": str(lowrate_config),
