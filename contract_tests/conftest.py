@@ -5,16 +5,21 @@ Every fixture is lazy: selecting only contract_tests/spec starts nothing.
 from __future__ import annotations
 
 import atexit
+import os
+import sys
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from contract_tests.launcher import RESTRICTED_ORIGINS, STAGE_NAMES, StageStartError, start_stage
+from contract_tests.launcher import (RESTRICTED_ORIGINS, STAGE_NAMES, StageStartError, signing_key_pem as read_signing_key,
+                                     start_stage)
 from contract_tests.support import Api, User, WsClient
 
 # The second instance also gets a CORS allow-list, so one extra start serves both checks.
 LOW_RATE_ENV = {"HOMESENSE_RATE_LIMIT_RPS": "2", "HOMESENSE_RATE_LIMIT_BURST": "5",
-                "HOMESENSE_CORS_ORIGINS": ",".join(RESTRICTED_ORIGINS)}
+                "HOMESENSE_CORS_ORIGINS": ",".join(RESTRICTED_ORIGINS),
+                # Per-client login and registration limits low enough to reach in a test.
+                "HOMESENSE_LOGIN_CLIENT_FREE_FAILURES": "3", "HOMESENSE_REGISTRATIONS_PER_MINUTE": "3"}
 
 
 def pytest_addoption(parser):
@@ -28,6 +33,8 @@ def pytest_addoption(parser):
                     help="its WebSocket URL (default: base URL with ws(s):// and /ws)")
     group.addoption("--rate-limited-base-url", default=None,
                     help="a deployment of the same stage started with a low rate limit, for the 429 test")
+    group.addoption("--schemathesis-seed", type=int, default=None,
+                    help="replay the property-based run with this seed (default: a random one, printed)")
 
 
 class _Deployment:
@@ -102,6 +109,9 @@ def _default_ws_url(base_url: str) -> str:
 
 def pytest_configure(config):
     config._homesense = _Deployment(config)
+    # Read by test_schemathesis at import, which comes after this hook.
+    if config.getoption("--schemathesis-seed") is not None:
+        os.environ["HOMESENSE_SCHEMATHESIS_SEED"] = str(config.getoption("--schemathesis-seed"))
     config._homesense_notes = []
     # Belt and braces: a stage left running by an aborted session is still stopped by pid.
     atexit.register(config._homesense.stop_all)
@@ -117,6 +127,10 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for note in getattr(config, "_homesense_notes", []):
         terminalreporter.write_line(f"homesense: {note}")
+    st = sys.modules.get("contract_tests.test_schemathesis")
+    if st is not None:
+        terminalreporter.write_line(f"homesense: schemathesis seed {st.SEED} "
+                                    f"(replay: --schemathesis-seed {st.SEED})")
 
 
 @pytest.fixture(scope="session")
@@ -133,6 +147,14 @@ def stage_name(pytestconfig) -> str | None:
         return find_step(step).health_stage
     stage = pytestconfig.getoption("--stage")
     return STAGE_NAMES[stage] if stage else None
+
+
+@pytest.fixture(scope="session")
+def signing_key_pem(deployment, base_url) -> str:
+    """PEM of the key the deployment signs with (--stage mode: the suite started it)."""
+    if not deployment.stage:
+        pytest.skip("signing tokens with the deployment's own key needs --stage")
+    return read_signing_key(deployment.running[0])
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_PREFIX = "HOMESENSE_READY "
@@ -152,3 +153,28 @@ def _fail(running: RunningStage, why: str):
     sys.stderr.write(message + "\n")
     running.cleanup()
     raise StageStartError(message)
+
+
+def signing_key_pem(running: RunningStage) -> str:
+    """The PEM private key a stage started by this launcher signs its tokens with.
+
+    Only for tests of what a verifier must refuse even when the signature is genuine (no exp,
+    nbf in the future, a lifetime over the cap, a wrong audience): a black box cannot sign such
+    tokens. Each stage keeps the key where its own README says.
+    """
+    if running.stage.startswith("step:"):
+        # One key per migration topology: the 1x steps give the monolith's to identity
+        # (migration/edge.py prepare_key), the 2x steps keep theirs in the data dir (migration/apigw.py).
+        step = running.stage[len("step:"):]
+        where = running.data_dir / "monolith" if step.startswith("1") else running.data_dir
+        return (where / "signing-key.pem").read_text()
+    if running.stage == "1":
+        return (running.data_dir / "signing-key.pem").read_text()
+    if running.stage == "2":
+        return (running.data_dir / "identity" / "identity-signing-key.pem").read_text()
+    # Stage 3: the SSM parameter in the local emulator, whose endpoint prefixes the API URL.
+    import boto3  # only here: a stage-1-only environment has no boto3
+    parts = urlsplit(running.base_url)
+    ssm = boto3.client("ssm", endpoint_url=f"{parts.scheme}://{parts.netloc}", region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    return ssm.get_parameter(Name="/homesense/local/signing-key", WithDecryption=True)["Parameter"]["Value"]

@@ -326,6 +326,20 @@ def foreign_key_token(token: str) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers=extra)
 
 
+def resign(token: str, private_key_pem: str, **overrides) -> str:
+    """token's header (kid) and claims, changed by overrides (None drops a claim), signed with the
+    given private key (the deployment's own, in --stage mode)."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    header, claims, _ = jwt_parts(token)
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
+    extra = {k: v for k, v in header.items() if k not in ("alg", "typ")}
+    return jwt.encode(claims, key, algorithm="RS256", headers=extra)
+
+
 # --- WebSocket -----------------------------------------------------------------
 class WsClient:
     """websockets sync client with a background reader that collects JSON messages."""

@@ -26,6 +26,14 @@ def test_malformed_json_is_400_and_creates_nothing(api, user):
     assert api.collect("/devices", user) == before
 
 
+def test_a_repeated_json_key_is_422_naming_it_and_creates_nothing(api, user):
+    before = api.collect("/devices", user)
+    raw = b'{"name": "first", "kind": "temperature", "name": "second"}'
+    r = api.post("/devices", user=user, data=raw, headers={"Content-Type": "application/json"})
+    assert_validation(r, "name")
+    assert api.collect("/devices", user) == before
+
+
 def test_malformed_json_on_a_public_route_is_400(api):
     r = api.post("/users", data=b'{"username": "abc"', headers={"Content-Type": "application/json"})
     assert_problem(r, 400, "malformed-request")

@@ -35,6 +35,27 @@ def test_open_alert_escalates_to_level_3_and_stops(api, user):
     assert final["level"] == 3 and final["escalated_at"] == l3["escalated_at"]
 
 
+def test_escalation_never_comes_early_and_rises_one_level_per_period(api, user):
+    period = 2
+    _, a = open_alert(api, user, after_seconds=period)
+    seen, versions = [], {}
+    deadline = time.monotonic() + 4 * period + 8
+    while time.monotonic() < deadline:
+        now = api.alert(user, a["id"])
+        if not seen or now["level"] != seen[-1]:
+            seen.append(now["level"])
+            versions[now["level"]] = now
+        if now["level"] == 3:
+            break
+        time.sleep(0.1)
+    # Polled ten times a period: every level shows, each one step above the last.
+    assert seen == [1, 2, 3], seen
+    opened = parse_ts(versions[1]["opened_at"])
+    at2, at3 = parse_ts(versions[2]["escalated_at"]), parse_ts(versions[3]["escalated_at"])
+    assert (at2 - opened).total_seconds() >= period, (versions[1]["opened_at"], versions[2]["escalated_at"])
+    assert (at3 - at2).total_seconds() >= period, (versions[2]["escalated_at"], versions[3]["escalated_at"])
+
+
 def test_acknowledging_stops_escalation(api, user):
     _, a = open_alert(api, user, after_seconds=4)
     r = api.post(f"/alerts/{a['id']}/ack", user=user)

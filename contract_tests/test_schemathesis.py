@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -20,6 +21,8 @@ import schemathesis
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
@@ -29,7 +32,10 @@ from contract_tests.support import REQUEST_ID_RE, Api, User, describe, request_i
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "contract" / "openapi.yaml"
 # Fuzzing examples per operation (the examples and coverage phases add their own cases on top).
-MAX_EXAMPLES = max(50, int(os.environ.get("HOMESENSE_SCHEMATHESIS_EXAMPLES", "50")))
+MAX_EXAMPLES = max(100, int(os.environ.get("HOMESENSE_SCHEMATHESIS_EXAMPLES", "100")))
+# A fresh random seed per run, so runs explore different inputs; the terminal summary prints it
+# and `--schemathesis-seed N` (conftest; or HOMESENSE_SCHEMATHESIS_SEED) replays a run exactly.
+SEED = int(os.environ.get("HOMESENSE_SCHEMATHESIS_SEED") or random.SystemRandom().randrange(2**31))
 # Fuzzing also generates invalid requests (wrong types, missing fields...): the stages must answer
 # 4xx, never 5xx. The coverage phase's systematic negative cases roughly double the run time (too slow
 # for stage 3 by default); HOMESENSE_SCHEMATHESIS_COVERAGE_MODE=all turns them on for a thorough run.
@@ -43,6 +49,10 @@ KEEP_GENERATED_EVERY = 4
 ROUTABLE_METHODS = {"GET", "PUT", "POST", "PATCH", "DELETE"}
 CHECKS = [
     not_a_server_error,
+    # Valid requests are accepted (aimed at real resources, so 404/409 remain legitimate answers),
+    # invalid ones refused with a 4xx: neither check ever passes on a 5xx.
+    positive_data_acceptance,
+    negative_data_rejection,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
@@ -51,13 +61,18 @@ CHECKS = [
 
 CONFIG = schemathesis.Config.from_dict(
     {
-        "seed": 20261127,
+        "seed": SEED,
         "suppress-health-check": ["all"],
+        "checks": {
+            "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "404", "409", "429"]},
+            "negative_data_rejection": {"expected-statuses": ["400", "401", "404", "405", "409", "413",
+                                                              "415", "422", "429"]},
+        },
         "generation": {
             "mode": MODE,
             "max-examples": MAX_EXAMPLES,
             "no-shrink": True,
-            "deterministic": True,
+            "deterministic": False,
             "database": "none",
             # Auth is supplied by the test (a real token), not generated.
             "with-security-parameters": False,
@@ -111,6 +126,13 @@ class Targets:
         label = case.operation.label
         n = self.seen[label]
         self.seen[label] += 1
+        if case.headers is not None and isinstance(case.headers.get("Idempotency-Key"), str):
+            # Generated keys repeat across different bodies, which is only ever 422.
+            case.headers["Idempotency-Key"] = f"st-{uuid.uuid4().hex}"
+        if not _is_positive(case):
+            # Negative cases stay as generated: whatever made them invalid must be refused.
+            return
+        self._make_valid_beyond_the_schema(case, label)
         if n % KEEP_GENERATED_EVERY == KEEP_GENERATED_EVERY - 1:
             return
         path = case.operation.path
@@ -123,9 +145,6 @@ class Targets:
         elif path.startswith("/alerts/{id}"):
             alert = self.resolved_alert if n % 3 == 2 else self.open_alert
             case.path_parameters["id"] = alert["id"]
-        if case.headers is not None and isinstance(case.headers.get("Idempotency-Key"), str):
-            # Deterministic generation reuses keys across different bodies, which is only ever 422.
-            case.headers["Idempotency-Key"] = f"st-{uuid.uuid4().hex}"
         if isinstance(case.query, dict):
             if "cursor" in case.query and label in self.cursors and n % 2 == 0:
                 case.query["cursor"] = self.cursors[label]
@@ -137,6 +156,48 @@ class Targets:
         if label == "POST /auth/token" and isinstance(case.body, dict) and n % 2 == 0:
             case.body["username"] = self.user.username
             case.body["password"] = self.user.password
+
+
+def _is_positive(case) -> bool:
+    return case.meta is not None and case.meta.generation.mode.is_positive
+
+
+def _make_valid_beyond_the_schema(self, case, label: str) -> None:
+    """What a schema cannot say, put right in positive cases so positive_data_acceptance judges
+    the stage, not the generator: cursors are opaque tokens the server issued (a made-up one is
+    rightly 422), a reading may not be more than 5 minutes in the future, low_threshold must be
+    below high_threshold, and text may hold neither NUL nor lone surrogates (DESIGN: stored in
+    PostgreSQL/DynamoDB as UTF-8)."""
+    if isinstance(case.body, dict):
+        case.body = _clean_text(case.body)
+        # The other threshold may be the device's stored one: send both, the upper one open.
+        if "low_threshold" in case.body or "high_threshold" in case.body:
+            low, high = case.body.get("low_threshold"), case.body.get("high_threshold")
+            if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and low < high):
+                case.body["high_threshold"] = None
+                case.body.setdefault("low_threshold", None)
+    if isinstance(case.query, dict) and "cursor" in case.query:
+        if label in self.cursors:
+            case.query["cursor"] = self.cursors[label]
+        else:
+            del case.query["cursor"]
+    if label == "POST /devices/{id}/readings" and isinstance(case.body, dict):
+        for reading in case.body.get("readings") or []:
+            if isinstance(reading, dict) and "recorded_at" in reading:
+                reading["recorded_at"] = ts_ago(60)
+
+
+Targets._make_valid_beyond_the_schema = _make_valid_beyond_the_schema
+
+
+def _clean_text(value):
+    if isinstance(value, str):
+        return "".join(c for c in value if c != "\x00" and not "\ud800" <= c <= "\udfff")
+    if isinstance(value, dict):
+        return {k: _clean_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_text(v) for v in value]
+    return value
 
 
 # Statuses per operation of the cases sent with the operation's own method, to prove the run

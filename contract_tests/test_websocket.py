@@ -100,8 +100,17 @@ def test_alert_lifecycle_is_pushed_to_every_connection_of_the_owner_only(api, ws
     # Only the four event types, and nothing about an update of last_value.
     types = {m.get("type") for m in first.snapshot() if isinstance(m, dict)}
     assert types <= {"pong", "alert.opened", "alert.escalated", "alert.acknowledged", "alert.resolved"}, types
+    assert_silent_but_alive(spy)
+
+
+def assert_silent_but_alive(spy):
+    """Nothing but pongs reached spy, and it is still connected and registered: a second ping
+    is answered, so the silence is not that of a dead connection."""
     time.sleep(1.0)
-    assert spy.snapshot() == [{"type": "pong"}]
+    spy.send_json({"action": "ping"})
+    wait_until(lambda: len(spy.snapshot()) >= 2, timeout=5, message="pong from the spy's connection")
+    time.sleep(0.2)
+    assert spy.snapshot() == [{"type": "pong"}, {"type": "pong"}]
 
 
 def test_stranger_connection_receives_nothing_from_others_alerts(api, ws_connect, make_user):
@@ -115,5 +124,9 @@ def test_stranger_connection_receives_nothing_from_others_alerts(api, ws_connect
     mine.wait_for(lambda m: isinstance(m, dict) and m.get("type") == "alert.opened", timeout=PUSH_WAIT_S)
     api.post_readings(owner, d["id"], [20.0])
     mine.wait_for(lambda m: isinstance(m, dict) and m.get("type") == "alert.resolved", timeout=PUSH_WAIT_S)
-    time.sleep(1.0)
-    assert spy.snapshot() == [{"type": "pong"}]
+    assert_silent_but_alive(spy)
+    # And the spy's connection does get pushes, its own: silence above was isolation.
+    own = api.create_device(stranger, high_threshold=30)
+    api.post_readings(stranger, own["id"], [50.0])
+    spy.wait_for(lambda m: isinstance(m, dict) and m.get("type") == "alert.opened"
+                 and m["alert"]["device_id"] == own["id"], timeout=PUSH_WAIT_S, message="the spy's own alert")

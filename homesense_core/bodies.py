@@ -24,8 +24,26 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list) -> dict:
+    # json keeps the last of repeated keys; two values for one field is an ambiguous request
+    # (a proxy or another parser may read the first), so it is refused on every stage.
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
 def decode_json_body(raw: bytes, content_type: str | None) -> dict:
-    """Decoded JSON object; 413 over 1 MiB, 415 not JSON, 400 unparseable, 422 not an object."""
+    """Decoded JSON object; 413 over 1 MiB, 415 not JSON, 400 unparseable, 422 not an object or a
+    repeated key."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     raw = bytes(raw or b"")
@@ -34,7 +52,10 @@ def decode_json_body(raw: bytes, content_type: str | None) -> dict:
     if not is_json_content_type(content_type):
         raise UnsupportedMediaType()
     try:
-        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant,
+                           object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise ValidationFailed([FieldError(exc.key, "appears more than once")]) from exc
     except UnicodeDecodeError as exc:
         raise MalformedRequest("The body is not valid UTF-8.") from exc
     except RecursionError as exc:

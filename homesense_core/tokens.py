@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -20,6 +21,11 @@ DEFAULT_TOKEN_TTL = MAX_TOKEN_TTL = 3600
 ISSUER = "homesense"
 AUDIENCE = "homesense-api"
 ALGORITHM = "RS256"
+
+# Every token failure (missing, malformed, forged, expired, not yet valid, too long-lived, wrong
+# audience) says the same thing: the reason helps an attacker probe and never helps a client,
+# whose only remedy is a fresh token. Envoy and API Gateway answer with this sentence too.
+TOKEN_FAILURE_DETAIL = "A valid bearer token is required."
 
 _BEARER_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*\Z")  # RFC 6750 b64token
 
@@ -117,36 +123,64 @@ class TokenVerifier:
             raise ValueError("the JWKS holds no RSA key with a kid")
 
     def verify(self, token: str, now: datetime | None = None) -> Claims:
-        """Claims of a valid token; Unauthorized for anything else."""
+        """Claims of a valid token; Unauthorized (one generic detail) for anything else.
+
+        exp is required; nbf, when present, must have passed; and no token lives longer than
+        MAX_TOKEN_TTL, even one signed with the real key (exp - iat and exp - now are both capped),
+        so a leaked key or a bug in an issuer cannot mint long-lived credentials.
+        """
         if not isinstance(token, str) or not token:
-            raise Unauthorized("A bearer token is required.")
+            raise Unauthorized(TOKEN_FAILURE_DETAIL)
         try:
             header = jwt.get_unverified_header(token)
             kid = header.get("kid")
             if header.get("alg") != ALGORITHM or not isinstance(kid, str) or kid not in self._keys:
-                raise Unauthorized("The token is invalid.")
-            # exp is checked below against the injectable clock, without leeway.
+                raise Unauthorized(TOKEN_FAILURE_DETAIL)
+            # exp, iat and nbf are checked below against the injectable clock, without leeway.
             claims = jwt.decode(
                 token, self._keys[kid], algorithms=[ALGORITHM], audience=self.audience,
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"],
                          "verify_exp": False, "verify_iat": False, "verify_nbf": False})
         except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise Unauthorized("The token is invalid.") from exc
-        exp, sub, name = claims.get("exp"), claims.get("sub"), claims.get("preferred_username")
-        if isinstance(exp, bool) or not isinstance(exp, int) or not is_valid_id(sub) \
-                or not isinstance(name, str):
-            raise Unauthorized("The token is invalid.")
-        if (now or utcnow()).timestamp() >= exp:
-            raise Unauthorized("The token has expired.")
+            raise Unauthorized(TOKEN_FAILURE_DETAIL) from exc
+        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", None)
+        sub, name = claims.get("sub"), claims.get("preferred_username")
+        if not _is_int(exp) or not _is_int(iat) or (nbf is not None and not _is_int(nbf)) \
+                or not is_valid_id(sub) or not isinstance(name, str):
+            raise Unauthorized(TOKEN_FAILURE_DETAIL)
+        at = (now or utcnow()).timestamp()
+        if at >= exp or (nbf is not None and at < nbf) \
+                or exp - iat > MAX_TOKEN_TTL or exp - at > MAX_TOKEN_TTL:
+            raise Unauthorized(TOKEN_FAILURE_DETAIL)
         return Claims(sub, name, datetime.fromtimestamp(exp, UTC))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def bearer_token(authorization_header: str | None) -> str:
     """The token of an "Authorization: Bearer <t>" header; Unauthorized if absent or malformed."""
     if not authorization_header or not isinstance(authorization_header, str):
-        raise Unauthorized("A bearer token is required.")
+        raise Unauthorized(TOKEN_FAILURE_DETAIL)
     parts = authorization_header.split()
     if len(parts) != 2 or parts[0].lower() != "bearer" or _BEARER_RE.match(parts[1]) is None:
-        raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+        raise Unauthorized(TOKEN_FAILURE_DETAIL)
     return parts[1]
+
+
+# --- service-to-service calls ----------------------------------------------------------------
+# Header carrying the deployment's shared secret on /internal calls (never routed by a gateway):
+# stage 2's devices service and, during the migration, the monolith's device facade check it.
+SERVICE_TOKEN_HEADER = "x-homesense-service-token"
+
+
+def check_service_token(presented: str | None, expected: str | None) -> None:
+    """Unauthorized unless presented equals the deployment's service token (constant time).
+
+    No expected token configured refuses everyone: a wiring mistake must not open the route.
+    """
+    if not expected or not presented or not hmac.compare_digest(
+            presented.encode("utf-8", "replace"), expected.encode("utf-8")):
+        raise Unauthorized()

@@ -13,8 +13,11 @@ docs/dev/INTERFACES.md; with control=True it also reads `cutover NAME` / `rollba
 """
 from __future__ import annotations
 
+import dataclasses
+import http.client
 import json
 import os
+import socket
 import signal
 import sys
 import threading
@@ -54,10 +57,20 @@ class _Services(LocalTopology):
         base = super().endpoints()
         # Services read devices through the edge's internal listener, which a cutover re-points
         # from the monolith to the devices service without restarting them.
-        urls = dict(base.service_urls, devices=self.internal_url)
-        return topology.Endpoints(base.postgres_host, base.postgres_port, base.nats_url, urls,
-                                  base.data_dir, base.cors_origins)
+        return dataclasses.replace(base, service_urls=dict(base.service_urls, devices=self.internal_url))
 
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP over a unix socket: Envoy's admin interface listens on nothing else."""
+
+    def __init__(self, path: Path, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self.path = str(path)
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
 
 
 class EdgeTopology:
@@ -72,9 +85,10 @@ class EdgeTopology:
         self.monolith_dir = self.data_dir / "monolith"
         self.monolith_port = free_port(host)
         self.port = port or free_port(host)
-        self.admin_port = free_port(host)
         self.internal_port = free_port(host)
         self.services = _Services(self.data_dir, host, f"http://{host}:{self.internal_port}", env=self.env)
+        # Stage 2's own gateway never starts here, so the edge takes its admin socket path (0600).
+        self.admin_socket = self.services.gateway_admin_socket
         self.monolith = ManagedProcess(
             "monolith", [sys.executable, "-m", "stage1_monolith", "serve", "--host", host,
                          "--port", str(self.monolith_port), "--data-dir", str(self.monolith_dir)],
@@ -127,6 +141,9 @@ class EdgeTopology:
         # device projection from it), and answers the services' GET /internal/devices/{id}.
         env["HOMESENSE_DEVICE_EVENTS_NATS_URL"] = self.services.nats_url
         env["HOMESENSE_INTERNAL_API"] = "1"
+        # The same secrets as stage 2's (var/.../secrets.json): the services present the service
+        # token to the device facade, and the relay logs in to NATS (the URL carries the password).
+        env["HOMESENSE_SERVICE_TOKEN"] = self.services.secrets["service_token"]
         env["PYTHONUNBUFFERED"] = "1"
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         return env
@@ -183,7 +200,10 @@ class EdgeTopology:
 
     def monolith_call(self, path: str) -> dict:
         """POST one of the monolith's /internal/migration routes; its JSON answer."""
-        request = urllib.request.Request(self.monolith_url + path, data=b"", method="POST")
+        from homesense_core.tokens import SERVICE_TOKEN_HEADER
+
+        request = urllib.request.Request(self.monolith_url + path, data=b"", method="POST",
+                                         headers={SERVICE_TOKEN_HEADER: self.services.secrets["service_token"]})
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.load(response)
 
@@ -241,7 +261,7 @@ class EdgeTopology:
         upstreams = {n: (self.host, self.services.ports[n]) for n in topology.SERVICE_NAMES}
         upstreams[MONOLITH] = (self.host, self.monolith_port)
         return render.GatewayConfig(
-            listen_host=self.host, listen_port=self.port, admin_host=self.host, admin_port=self.admin_port,
+            listen_host=self.host, listen_port=self.port, admin_path=str(self.admin_socket),
             upstreams=upstreams, access_log_path=str(self.logs / "edge-access.log"),
             rate_limit_rps=float(self.env.get("HOMESENSE_RATE_LIMIT_RPS") or render.DEFAULT_RATE_LIMIT_RPS),
             rate_limit_burst=int(self.env.get("HOMESENSE_RATE_LIMIT_BURST") or render.DEFAULT_RATE_LIMIT_BURST),
@@ -268,6 +288,9 @@ class EdgeTopology:
         internal = render.internal_listener(self.host, self.internal_port, self.internal_routes_file)
         (self.gateway_dir / "envoy.json").write_text(json.dumps(
             render.dynamic_bootstrap(self.gateway_config(), self.routes_file, self.jwks, internal), indent=1))
+        # A socket left by a killed Envoy would make the new one fail to bind.
+        self.admin_socket.parent.mkdir(parents=True, exist_ok=True)
+        self.admin_socket.unlink(missing_ok=True)
         _stderr(f"starting edge (Envoy) on {self.host}:{self.port}")
         self.edge.start()
         waited = self.edge.wait_ready()
@@ -305,12 +328,17 @@ class EdgeTopology:
         os.replace(tmp, path)
 
     def applied_routes_versions(self) -> dict[str, str] | None:
-        url = f"http://{self.host}:{self.admin_port}/config_dump?resource=dynamic_route_configs"
+        conn = _UnixHTTPConnection(self.admin_socket, timeout=2)
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                dump = json.load(response)
-        except (OSError, ValueError):
+            conn.request("GET", "/config_dump?resource=dynamic_route_configs")
+            response = conn.getresponse()
+            if response.status != 200:
+                return None
+            dump = json.load(response)
+        except (OSError, ValueError, http.client.HTTPException):
             return None
+        finally:
+            conn.close()
         return {c.get("route_config", {}).get("name"): c.get("version_info") for c in dump.get("configs", [])}
 
     def wait_routes(self, timeout: float = 10.0) -> None:

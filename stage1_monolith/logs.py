@@ -5,6 +5,7 @@ import logging
 import sys
 
 from homesense_core.logformat import JsonLogFormatter
+from homesense_core.logsafe import EscapeControls
 
 
 class RequestIdFilter(logging.Filter):
@@ -25,6 +26,8 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLogFormatter("monolith"))
     handler.addFilter(RequestIdFilter())
+    # The access log writes decoded paths: a %0d%0a in one must not start a forged line.
+    handler.addFilter(EscapeControls())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -64,7 +64,8 @@ class MonolithServer(BaseApplication):
             "bind": f"{s.host}:{s.port}",
             # ONE worker: the outbox worker, scheduler and WebSocket hub live in its memory.
             "workers": 1,
-            "worker_class": "gthread",
+            # gthread, but a connection gets a thread only once it sends bytes (see worker.py).
+            "worker_class": "stage1_monolith.worker.PollingThreadWorker",
             "threads": s.threads,
             "timeout": 30,
             # Short: open WebSockets are closed on shutdown, so nothing needs long to drain.

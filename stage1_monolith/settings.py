@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from homesense_core.throttle import ThrottlePolicy
+
 
 class SettingsError(ValueError):
     """An environment value is missing, malformed or unsafe."""
@@ -31,6 +33,9 @@ class Settings:
     device_events_nats_url: str | None = None
     events_namespace: str = "homesense"
     internal_api: bool = False
+    # The deployment's service token: every /internal call must present it (x-homesense-service-token).
+    service_token: str | None = None
+    throttle: ThrottlePolicy = ThrottlePolicy()
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.rate_limit_rps) or self.rate_limit_rps <= 0:
@@ -49,6 +54,8 @@ class Settings:
             raise SettingsError("HOMESENSE_CORS_ORIGINS must be '*' or a comma list of origins")
         if self.device_events_nats_url is not None and not self.device_events_nats_url.startswith("nats://"):
             raise SettingsError("HOMESENSE_DEVICE_EVENTS_NATS_URL must be a nats:// URL")
+        if self.internal_api and len(self.service_token or "") < 16:
+            raise SettingsError("HOMESENSE_INTERNAL_API needs HOMESENSE_SERVICE_TOKEN (at least 16 characters)")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise SettingsError("HOMESENSE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
 
@@ -78,7 +85,12 @@ class Settings:
             "device_events_nats_url": env.get("HOMESENSE_DEVICE_EVENTS_NATS_URL") or None,
             "events_namespace": env.get("HOMESENSE_EVENTS_NAMESPACE", "homesense"),
             "internal_api": env.get("HOMESENSE_INTERNAL_API", "") in ("1", "true", "yes"),
+            "service_token": env.get("HOMESENSE_SERVICE_TOKEN") or None,
         }
+        try:
+            values["throttle"] = ThrottlePolicy.from_env(env)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(values["data_dir"])
         return cls(**values)

@@ -12,9 +12,15 @@ POSTGRES_USER = "homesense"
 POSTGRES_PASSWORD = "homesense"
 POSTGRES_PORT = 5432
 NATS_PORT = 4222
+# NATS accepts only this user; its password is a per-deployment secret (runner: generated into
+# the data dir; compose: HOMESENSE_NATS_PASSWORD from the environment or an .env file).
+NATS_USER = "homesense"
+COMPOSE_NATS_PASSWORD = "${HOMESENSE_NATS_PASSWORD:?set HOMESENSE_NATS_PASSWORD to a random secret}"
+COMPOSE_SERVICE_TOKEN = "${HOMESENSE_SERVICE_TOKEN:?set HOMESENSE_SERVICE_TOKEN to a random secret}"
 NATS_MONITOR_PORT = 8222
 GATEWAY_PORT = 8080
-GATEWAY_ADMIN_PORT = 9901
+# Inside the gateway container only; `docker compose exec gateway curl --unix-socket ...`.
+GATEWAY_ADMIN_SOCKET = "/tmp/envoy-admin.sock"
 CONTAINER_DATA_DIR = "/var/lib/homesense"
 HEALTH_PATH = "/healthz"
 
@@ -28,6 +34,8 @@ class Service:
     database: str | None
     depends_on: tuple[str, ...]
     needs_data_dir: bool = False
+    # Verifies tokens against identity's JWKS and shares the service token (for /internal calls).
+    needs_service_token: bool = False
 
     @property
     def app(self) -> str:
@@ -42,9 +50,9 @@ class Service:
 # Order is start order; depends_on names other services or the infrastructure ("postgres", "nats").
 SERVICES: tuple[Service, ...] = (
     Service("identity", 8001, "identity", ("postgres", "nats"), needs_data_dir=True),
-    Service("devices", 8002, "devices", ("postgres", "nats")),
-    Service("telemetry", 8003, "telemetry", ("postgres", "nats", "devices")),
-    Service("alerts", 8004, "alerts", ("postgres", "nats", "devices")),
+    Service("devices", 8002, "devices", ("postgres", "nats"), needs_service_token=True),
+    Service("telemetry", 8003, "telemetry", ("postgres", "nats", "devices"), needs_service_token=True),
+    Service("alerts", 8004, "alerts", ("postgres", "nats", "devices"), needs_service_token=True),
     Service("notifier", 8005, None, ("nats", "identity")),
 )
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
@@ -68,7 +76,14 @@ class Endpoints:
     nats_url: str
     service_urls: dict[str, str]
     data_dir: str
+    # Shared secret of service-to-service calls.
+    service_token: str
     cors_origins: str = "*"
+
+
+def nats_url(password: str, host: str, port: int) -> str:
+    """The NATS client URL with the deployment's credentials."""
+    return f"nats://{NATS_USER}:{password}@{host}:{port}"
 
 
 def database_url(endpoints: Endpoints, database: str) -> str:
@@ -90,6 +105,8 @@ def service_env(svc: Service, endpoints: Endpoints) -> dict[str, str]:
         env["HOMESENSE_DATABASE_URL"] = database_url(endpoints, svc.database)
     if svc.needs_data_dir:
         env["HOMESENSE_DATA_DIR"] = endpoints.data_dir
+    if svc.needs_service_token:
+        env["HOMESENSE_SERVICE_TOKEN"] = endpoints.service_token
     return env
 
 
@@ -97,7 +114,8 @@ def compose_endpoints() -> Endpoints:
     """Endpoints as seen inside the compose network (service names resolve by DNS)."""
     return Endpoints(
         postgres_host="postgres", postgres_port=POSTGRES_PORT,
-        nats_url=f"nats://nats:{NATS_PORT}",
+        nats_url=nats_url(COMPOSE_NATS_PASSWORD, "nats", NATS_PORT),
         service_urls={s.name: f"http://{s.name}:{s.port}" for s in SERVICES},
         data_dir=CONTAINER_DATA_DIR,
+        service_token=COMPOSE_SERVICE_TOKEN,
     )

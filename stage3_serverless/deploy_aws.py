@@ -14,6 +14,7 @@ from typing import Mapping
 
 import boto3
 
+from homesense_core.throttle import limits_spec
 from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
 from stage3_serverless.infra.packaging import Package, build_package, cfn_lint
 
@@ -35,6 +36,7 @@ class AwsSettings:
     rate_limit_rps: str
     rate_limit_burst: str
     cors_origins: str
+    throttle_limits: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "AwsSettings":
@@ -55,12 +57,14 @@ class AwsSettings:
             rate_limit_rps=env.get("HOMESENSE_RATE_LIMIT_RPS", "1000"),
             rate_limit_burst=env.get("HOMESENSE_RATE_LIMIT_BURST", "2000"),
             cors_origins=env.get("HOMESENSE_CORS_ORIGINS", "*"),
+            throttle_limits=limits_spec(env),
         )
 
     def parameters(self) -> dict[str, str]:
         """Stack parameters (the same names the local launcher fills in)."""
         return {"RateLimitRps": self.rate_limit_rps, "RateLimitBurst": self.rate_limit_burst,
-                "CorsOrigins": self.cors_origins, "SigningKeyParameterName": self.signing_key_parameter}
+                "CorsOrigins": self.cors_origins, "SigningKeyParameterName": self.signing_key_parameter,
+                "ThrottleLimits": self.throttle_limits}
 
 
 def with_code_in_s3(template: dict, code_uri: str) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from homesense_core.tokens import SigningKey, TokenIssuer
+from homesense_core.throttle import limits_spec
 from stage3_serverless.infra.cfn import deploy_stack, ensure_signing_key
 from stage3_serverless.infra.localize import localize
 from stage3_serverless.infra.ministack_process import Ministack
@@ -53,6 +54,7 @@ class LocalSettings:
     cors_origins: str
     health_timeout_s: float
     lambda_workers: int
+    throttle_limits: str = ""
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> "LocalSettings":
@@ -75,12 +77,14 @@ class LocalSettings:
             cors_origins=env.get("HOMESENSE_CORS_ORIGINS", "*") or "*",
             health_timeout_s=float(env.get("HOMESENSE_STAGE3_HEALTH_TIMEOUT", "90")),
             lambda_workers=workers,
+            throttle_limits=limits_spec(env),
         )
 
     def parameters(self) -> dict[str, str]:
         """The stack parameters; the same names take the production values in deploy_aws."""
         return {"RateLimitRps": f"{self.rate_limit_rps:g}", "RateLimitBurst": str(self.rate_limit_burst),
-                "CorsOrigins": self.cors_origins, "SigningKeyParameterName": self.signing_key_parameter}
+                "CorsOrigins": self.cors_origins, "SigningKeyParameterName": self.signing_key_parameter,
+                "ThrottleLimits": self.throttle_limits}
 
 
 def lint(package: Package) -> None:

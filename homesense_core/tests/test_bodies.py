@@ -53,3 +53,13 @@ def test_decode_json_body_rejects_non_objects_with_422_on_empty_field(raw):
 
 def test_decode_json_body_accepts_str_and_unicode_content():
     assert decode_json_body(json.dumps({"n": "Küche"}), "application/json") == {"n": "Küche"}
+
+
+@pytest.mark.parametrize("raw, field", [(b'{"name": "a", "name": "b"}', "name"),
+                                        (b'{"readings": [{"value": 1, "value": 2}]}', "value")])
+def test_a_repeated_key_is_422_naming_it(raw, field):
+    from homesense_core.bodies import decode_json_body
+    from homesense_core.problems import ValidationFailed
+    with pytest.raises(ValidationFailed) as refused:
+        decode_json_body(raw, "application/json")
+    assert [e.field for e in refused.value.errors] == [field]

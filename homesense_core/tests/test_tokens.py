@@ -219,3 +219,55 @@ def test_bearer_token_reads_the_scheme_case_insensitively(header, token):
 def test_bearer_token_refuses_absent_or_malformed_headers(header):
     with pytest.raises(Unauthorized):
         bearer_token(header)
+
+
+def _signed(key, **overrides):
+    """A token signed with the real key whose claims differ from a good one by overrides (None drops)."""
+    now = int(NOW.timestamp())
+    claims = {"sub": "01USER", "preferred_username": "alice", "iss": "homesense",
+              "aud": "homesense-api", "iat": now, "exp": now + 60}
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key._private, algorithm="RS256", headers={"kid": key.kid})
+
+
+def test_nbf_in_the_future_is_refused_until_it_passes(key, verifier):
+    token = _signed(key, nbf=int(NOW.timestamp()) + 30)
+    with pytest.raises(Unauthorized):
+        verifier.verify(token, now=NOW)
+    assert verifier.verify(token, now=NOW + timedelta(seconds=30)).user_id == "01USER"
+    with pytest.raises(Unauthorized):
+        verifier.verify(_signed(key, nbf="soon"), now=NOW)
+
+
+@pytest.mark.parametrize("iat_offset, exp_offset", [
+    (0, MAX_TOKEN_TTL + 1),          # issued now, lives an hour and a second
+    (-86400, 60),                    # iat a day ago: exp - iat is a day
+    (3000, 3000 + 3600),             # iat in the future hides a lifetime of almost two hours from now
+])
+def test_a_token_signed_with_the_real_key_cannot_outlive_the_cap(key, verifier, iat_offset, exp_offset):
+    now = int(NOW.timestamp())
+    token = _signed(key, iat=now + iat_offset, exp=now + exp_offset)
+    with pytest.raises(Unauthorized):
+        verifier.verify(token, now=NOW)
+
+
+def test_the_cap_itself_is_accepted(key, verifier):
+    now = int(NOW.timestamp())
+    assert verifier.verify(_signed(key, exp=now + MAX_TOKEN_TTL), now=NOW).user_id == "01USER"
+
+
+def test_every_token_failure_has_the_same_generic_detail(key, other_key, verifier):
+    from homesense_core.tokens import TOKEN_FAILURE_DETAIL
+    now = int(NOW.timestamp())
+    failures = [None, "", "garbage", _signed(key, exp=None), _signed(key, exp=now - 1),
+                _signed(key, nbf=now + 10), _signed(key, exp=now + 7200),
+                _signed(key, aud="other"), _signed(other_key)]
+    for token in failures:
+        with pytest.raises(Unauthorized) as info:
+            verifier.verify(token, now=NOW)
+        assert info.value.detail == TOKEN_FAILURE_DETAIL, token
+    for header in (None, "", "Basic abc", "Bearer", "Bearer a b"):
+        with pytest.raises(Unauthorized) as info:
+            bearer_token(header)
+        assert info.value.detail == TOKEN_FAILURE_DETAIL

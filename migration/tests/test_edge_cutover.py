@@ -124,7 +124,7 @@ def test_commands_out_of_order_are_refused_without_switching(running):
 
 
 def test_frozen_group_writes_get_503_with_retry_after_and_reads_pass():
-    cfg = render.GatewayConfig("127.0.0.1", 1, "127.0.0.1", 2,
+    cfg = render.GatewayConfig("127.0.0.1", 1, "/tmp/unused-admin.sock",
                                {n: ("127.0.0.1", 3) for n in (*render.topology.SERVICE_NAMES, "monolith")})
     owners = {g: "monolith" for g in step("1a").owners}
     routes = render.routes_document(cfg, owners, frozenset({"identity"}))["resources"][0]
@@ -274,7 +274,7 @@ def test_envoy_accepts_each_steps_routes_frozen_or_not_and_the_rds_bootstrap(nam
     from migration.edge import cluster_of
 
     upstreams = {n: ("127.0.0.1", 18100 + i) for i, n in enumerate((*render.topology.SERVICE_NAMES, "monolith"))}
-    cfg = render.GatewayConfig("127.0.0.1", 18080, "127.0.0.1", 18081, upstreams)
+    cfg = render.GatewayConfig("127.0.0.1", 18080, str(tmp_path / "admin.sock"), upstreams)
     owners = {g: cluster_of(o) for g, o in step(name).owners.items()}
     for frozen in (frozenset(), frozenset({"identity", "devices", "readings", "alerts"})):
         inline = yaml.safe_load(render.render(cfg))

@@ -1,6 +1,8 @@
 """The Flask edge: problem+json for every error, cross-cutting headers, auth, isolation."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from homesense_core.ratelimit import TokenBucket
@@ -193,3 +195,22 @@ def test_docs_spec_and_dashboard_are_served_with_this_hosts_url(client):
     assert b'"wsUrl": "ws://127.0.0.1:8123/ws"' in dashboard.data
     assert_problem(client.get("/docs/nothing.js"), 404, "not-found")
     assert_problem(client.post("/docs"), 405, "method-not-allowed")
+
+
+def test_a_crlf_in_the_path_cannot_forge_an_access_log_line(client, capsys):
+    import logging
+
+    from stage1_monolith.logs import configure_logging
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("INFO")
+        client.get("/health%0d%0a2026-11-29 INFO stage1_monolith.access rid=x POST /admin 200")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    lines = [line for line in capsys.readouterr().err.splitlines() if "stage1_monolith.access" in line]
+    assert len(lines) == 1, lines
+    assert "\\x0d\\x0a2026-11-29" in json.loads(lines[0])["message"], lines

@@ -9,6 +9,7 @@ from flask import Flask
 from homesense_core.bodies import MAX_BODY_BYTES
 from homesense_core.clock import utcnow
 from homesense_core.ratelimit import TokenBucket
+from homesense_core.throttle import AccountThrottle, MemoryThrottleStore
 from homesense_core.tokens import SigningKey, TokenIssuer, TokenVerifier
 
 from stage1_monolith.hub import Hub
@@ -36,6 +37,8 @@ def create_app(settings: Settings, *, uow: UnitOfWorkFactory, signing_key: Signi
         verifier=TokenVerifier(signing_key.jwks()),
         hub=hub or Hub(),
         limiter=limiter or TokenBucket(settings.rate_limit_rps, settings.rate_limit_burst, clock=monotonic),
+        # One process: the throttle's records live in its memory (a restart forgets them).
+        throttle=AccountThrottle(MemoryThrottleStore(), settings.throttle),
         wake_worker=wake_worker,
         device_events=device_events,
     )

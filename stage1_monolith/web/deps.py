@@ -9,6 +9,7 @@ from flask import current_app, g, request
 from homesense_core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from homesense_core.idempotency import fingerprint, validate_key
 from homesense_core.ratelimit import TokenBucket
+from homesense_core.throttle import AccountThrottle
 from homesense_core.tokens import SigningKey, TokenIssuer, TokenVerifier, bearer_token
 
 from stage1_monolith.hub import Hub
@@ -30,6 +31,7 @@ class Deps:
     verifier: TokenVerifier
     hub: Hub
     limiter: TokenBucket
+    throttle: AccountThrottle
     wake_worker: Callable[[], None]
     device_events: bool = False  # queue device.* outbox rows for the migration's NATS relay
 

@@ -1,5 +1,5 @@
 """Users, tokens, the caller's account and the JWKS."""
-from flask import Blueprint
+from flask import Blueprint, request
 
 from stage1_monolith.services import accounts
 from stage1_monolith.web.deps import authenticate, deps
@@ -11,13 +11,15 @@ bp = Blueprint("identity", __name__)
 @bp.post("/users")
 def register():
     d = deps()
-    return json_response(accounts.register_user(d.uow, json_body(), d.clock), 201)
+    return json_response(accounts.register_user(d.uow, json_body(), d.clock, d.throttle,
+                                                request.remote_addr or ""), 201)
 
 
 @bp.post("/auth/token")
 def token():
     d = deps()
-    return json_response(accounts.issue_token(d.uow, d.issuer, json_body(), d.clock))
+    return json_response(accounts.issue_token(d.uow, d.issuer, json_body(), d.clock, d.throttle,
+                                              request.remote_addr or ""))
 
 
 @bp.get("/me")

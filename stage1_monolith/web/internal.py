@@ -2,11 +2,14 @@
 
 While the monolith still owns devices next to extracted stage 2 services, those services read
 devices here (stage 2's HttpDeviceDirectory calls GET /internal/devices/{id}), and the migration's
-cutover hands the background work over through the /internal/migration routes.
+cutover hands the background work over through the /internal/migration routes. Every route needs
+the deployment's service token (HOMESENSE_SERVICE_TOKEN), as stage 2's /internal routes do: a local
+process that reaches the monolith's port proves nothing by being there.
 """
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 
 from homesense_core.problems import NotFound
+from homesense_core.tokens import SERVICE_TOKEN_HEADER, check_service_token
 
 from stage1_monolith.services import devices
 from stage1_monolith.web.deps import deps
@@ -14,6 +17,11 @@ from stage1_monolith.web.responses import json_response
 
 bp = Blueprint("internal", __name__)
 CONTROLS = "homesense.migration_controls"
+
+
+@bp.before_request
+def _service_token_only():
+    check_service_token(request.headers.get(SERVICE_TOKEN_HEADER), deps().settings.service_token)
 
 
 def _controls():

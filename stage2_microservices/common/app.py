@@ -56,9 +56,10 @@ def service_persistence(settings, schema_sql: str, uow_class: Callable[[Database
 def build_service_app(title: str, settings: BaseServiceSettings, *, db: Database | None = None,
                       bus: Bus | None = None, on_start: Sequence[Hook] = (),
                       background: Sequence[tuple[str, Hook]] = (), routers: Sequence[APIRouter] = (),
-                      on_close: Sequence[Hook] = ()) -> FastAPI:
+                      on_close: Sequence[Hook] = (), verifier=None) -> FastAPI:
     """A FastAPI app with the shared edges and health routes whose lifespan runs the given steps.
 
+    verifier (a JwksVerifier) authenticates callers of caller_id routes; without one they get 401.
     Startup: open db, connect bus, await on_start, start background tasks. Shutdown undoes what
     started, in reverse (tasks, bus, db), then awaits on_close in order.
     """
@@ -84,6 +85,7 @@ def build_service_app(title: str, settings: BaseServiceSettings, *, db: Database
             yield
 
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.verifier = verifier
     install_edges(app, settings.cors_origins)
     for router in routers:
         app.include_router(router)

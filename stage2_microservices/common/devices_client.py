@@ -7,6 +7,7 @@ from homesense_core.integration_events import device_from_snapshot
 from homesense_core.model import Device
 from homesense_core.problems import ServiceUnavailable
 
+from .auth import SERVICE_TOKEN_HEADER
 from .http_client import get_json
 from .web import request_id_var
 
@@ -30,14 +31,16 @@ class DeviceDirectory(ABC):
 class HttpDeviceDirectory(DeviceDirectory):
     """Calls GET /internal/devices/{id} on the devices service."""
 
-    def __init__(self, base_url: str, timeout: float = 5.0):
+    def __init__(self, base_url: str, service_token: str, timeout: float = 5.0):
         self.base_url, self.timeout = base_url.rstrip("/"), timeout
+        self._service_token = service_token
 
     async def get(self, device_id):
         url = f"{self.base_url}/internal/devices/{quote(device_id, safe='')}"
         try:
             status, body = await get_json(url, timeout=self.timeout,
-                                          headers={"X-Request-Id": request_id_var.get()})
+                                          headers={"X-Request-Id": request_id_var.get(),
+                                                   SERVICE_TOKEN_HEADER: self._service_token})
         except ConnectionError as exc:
             raise ServiceUnavailable("The devices service is unavailable.") from exc
         if status not in (200, 404) or (status == 200 and not isinstance(body, dict)):

@@ -46,6 +46,13 @@ class Topology:
         return {self.stream(f): [self.subject(f"{f}.>")] for f in STREAMS}
 
 
+def _redacted(url: str) -> str:
+    """The URL without its password (it ends up in logs)."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostport = rest.rpartition("@")
+    return f"{scheme}{sep}{userinfo.split(':')[0]}:***@{hostport}" if at else url
+
+
 class Bus:
     """One NATS connection with JetStream; connect() in the lifespan, close() on shutdown."""
 
@@ -67,7 +74,7 @@ class Bus:
                 break
             except Exception as exc:  # nats raises several types for "not there yet"
                 if loop.time() > deadline:
-                    raise ConnectionError(f"NATS not reachable at {self.url}: {exc}") from exc
+                    raise ConnectionError(f"NATS not reachable at {_redacted(self.url)}: {exc}") from exc
                 await asyncio.sleep(0.2)
         self.js = self.nc.jetstream(timeout=5)
         await self.ensure_streams()

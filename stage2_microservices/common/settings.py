@@ -1,6 +1,6 @@
 """Typed settings base: every service reads HOMESENSE_* variables and fails fast."""
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,4 +51,20 @@ class NatsSettings(_HomesenseSettings):
     def _token(cls, value: str) -> str:
         if not value.replace("_", "").replace("-", "").isalnum():
             raise ValueError("HOMESENSE_EVENTS_NAMESPACE must be letters, digits, - or _")
+        return value
+
+
+class CallerAuthSettings(_HomesenseSettings):
+    """Mixin for services that verify callers' tokens themselves and call each other."""
+
+    # Where the JWKS comes from (the same one the gateway checks tokens against).
+    identity_url: str
+    # Shared secret of service-to-service calls (/internal routes); generated per deployment.
+    service_token: SecretStr
+
+    @field_validator("service_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("HOMESENSE_SERVICE_TOKEN must be at least 16 characters")
         return value

@@ -14,13 +14,13 @@ from starlette.responses import JSONResponse, Response
 
 from homesense_core.bodies import decode_json_body
 from homesense_core.http import REQUEST_ID_HEADER, cors_headers, parse_origins, request_id_from
-from homesense_core.ids import is_valid_id
 from homesense_core.logformat import JsonLogFormatter
+from homesense_core.logsafe import EscapeControls
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, FieldError, ProblemError,
                                      ServiceUnavailable, Unauthorized, ValidationFailed,
                                      problem_dict, slug_for_status)
+from homesense_core.tokens import TOKEN_FAILURE_DETAIL, bearer_token
 
-USER_HEADER = "x-homesense-user-id"
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 log = logging.getLogger(__name__)
 
@@ -127,6 +127,8 @@ def configure_logging(service_name: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler._homesense = True
     handler.addFilter(_RequestIdFilter())
+    # Paths and names reach messages (uvicorn's access log too): no CR/LF may forge a line.
+    handler.addFilter(EscapeControls())
     handler.setFormatter(JsonLogFormatter(service_name))
     root.addHandler(handler)
     root.setLevel(level.upper())
@@ -146,12 +148,17 @@ def install_edges(app: FastAPI, cors_origins: str = "*") -> None:
     app.add_middleware(RequestContextMiddleware, cors_origins=cors_origins)
 
 
-def caller_id(request: Request) -> str:
-    """The user id the gateway verified; 401 when absent (the route was reached without a token)."""
-    user_id = request.headers.get(USER_HEADER)
-    if not is_valid_id(user_id):
-        raise Unauthorized()
-    return user_id
+async def caller_id(request: Request) -> str:
+    """The verified user id of the request's bearer token; 401 without a valid one.
+
+    The service checks the token itself (app.state.verifier, see auth.py) instead of trusting a
+    header the gateway sets: a caller that bypasses the gateway proves nothing by network position.
+    """
+    verifier = getattr(request.app.state, "verifier", None)
+    if verifier is None:  # a wiring mistake must not open the door
+        raise Unauthorized(TOKEN_FAILURE_DETAIL)
+    token = bearer_token(request.headers.get("authorization"))
+    return (await verifier.verify(token)).user_id
 
 
 async def read_json(request: Request) -> dict:

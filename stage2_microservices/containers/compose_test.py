@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -106,11 +107,18 @@ def run(args: argparse.Namespace) -> int:
             image_env = dict(images.OFFICIAL)
         port, lowrate_port = free_port("127.0.0.1"), free_port("127.0.0.1")
         lowrate_config = WORK_DIR / "envoy.lowrate.yaml"
+        base = render.compose_config()
         lowrate_config.write_text(render.render(dataclasses.replace(
-            render.compose_config(), rate_limit_rps=LOWRATE_RPS, rate_limit_burst=LOWRATE_BURST)))
+            base, rate_limit_rps=LOWRATE_RPS, rate_limit_burst=LOWRATE_BURST,
+            # Its own identity (compose.lowrate.yml) with the suite's low login-throttle limits.
+            upstreams={**base.upstreams, "identity": ("identity-lowrate", base.upstreams["identity"][1])})))
         env = {**os.environ, **image_env, "HOMESENSE_PORT": str(port),
                "HOMESENSE_LOWRATE_PORT": str(lowrate_port),
-               "HOMESENSE_LOWRATE_CONFIG": str(lowrate_config)}
+               "HOMESENSE_LOWRATE_CONFIG": str(lowrate_config),
+               # docker-compose.yml refuses to start without the deployment's two secrets:
+               # this run makes its own (in this process's environment only, never on disk).
+               "HOMESENSE_NATS_PASSWORD": os.environ.get("HOMESENSE_NATS_PASSWORD") or secrets.token_hex(24),
+               "HOMESENSE_SERVICE_TOKEN": os.environ.get("HOMESENSE_SERVICE_TOKEN") or secrets.token_hex(32)}
         stack = Stack(compose, env)
         stack.run("down", "-v", "--remove-orphans", check=False)  # leftovers of an interrupted run
 

@@ -61,6 +61,16 @@ function envoy_on_request(handle)
   -- Only jwt_authn (a later filter) may set the caller's identity, from the verified sub claim.
   headers:remove(USER_HEADER)
 
+  -- An auth scheme is case-insensitive (RFC 9110 11.1) and stages 1 and 3 treat it so;
+  -- jwt_authn matches its prefix exactly, so spell the scheme the one way it looks for.
+  local authorization = headers:get("authorization")
+  if authorization ~= nil then
+    local scheme, rest = string.match(authorization, "^(%a+)( +.*)$")
+    if scheme ~= nil and string.lower(scheme) == "bearer" and scheme ~= "Bearer" then
+      headers:replace("authorization", "Bearer" .. rest)
+    end
+  end
+
   local request_id = headers:get("x-request-id")
   if not valid_request_id(request_id) then
     request_id = new_request_id()

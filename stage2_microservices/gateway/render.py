@@ -51,8 +51,8 @@ class GatewayConfig:
 
     listen_host: str
     listen_port: int
-    admin_host: str
-    admin_port: int
+    # Unix socket of the admin interface (never TCP: it can rewrite runtime and stop Envoy).
+    admin_path: str
     upstreams: dict[str, tuple[str, int]]
     cluster_type: str = "STATIC"
     rate_limit_rps: float = DEFAULT_RATE_LIMIT_RPS
@@ -112,7 +112,7 @@ def render(cfg: GatewayConfig) -> str:
         _CLUSTER.substitute(name=name, cluster_type=cfg.cluster_type, host=host, port=port)
         for name, (host, port) in ((n, cfg.upstreams[n]) for n in names))
     return Template(TEMPLATE.read_text()).substitute(
-        admin_host=cfg.admin_host, admin_port=cfg.admin_port,
+        admin_path=cfg.admin_path,
         listen_host=cfg.listen_host, listen_port=cfg.listen_port,
         access_log_path=cfg.access_log_path,
         health_body=json.dumps(health_body("microservices"), separators=(",", ":")),
@@ -227,7 +227,7 @@ def compose_config() -> GatewayConfig:
     """The gateway as docker-compose.yml runs it: DNS names, fixed ports, default limits."""
     return GatewayConfig(
         listen_host="0.0.0.0", listen_port=topology.GATEWAY_PORT,
-        admin_host="127.0.0.1", admin_port=topology.GATEWAY_ADMIN_PORT,
+        admin_path=topology.GATEWAY_ADMIN_SOCKET,
         upstreams={s.name: (s.name, s.port) for s in topology.SERVICES},
         cluster_type="STRICT_DNS",
     )

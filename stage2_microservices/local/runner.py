@@ -1,8 +1,12 @@
 """The stage-2 topology as local processes: PostgreSQL, NATS JetStream, five services, Envoy."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Mapping
@@ -15,6 +19,8 @@ from stage2_microservices.local.processes import ManagedProcess, free_port, http
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = ("postgres", "nats")
 GATEWAY = "gateway"
+# sockaddr_un holds 108 bytes; a deeper data dir puts the admin socket under the temp dir.
+_MAX_SOCKET_PATH = 100
 
 
 def _stderr(message: str) -> None:
@@ -44,9 +50,10 @@ class LocalTopology:
         self.apps = dict(apps or {})
         self.progress = progress
         self.ports = {name: free_port(host) for name in
-                      (*INFRA, "nats_monitor", *topology.SERVICE_NAMES, "gateway_admin")}
+                      (*INFRA, "nats_monitor", *topology.SERVICE_NAMES)}
         self.ports[GATEWAY] = port or free_port(host)
         self.logs = self.data_dir / "logs"
+        self.secrets = self._secrets()
         self.postgres = LocalPostgres(self.data_dir, host, self.ports["postgres"], self.logs / "postgres.log")
         self.processes: dict[str, ManagedProcess] = {"postgres": self.postgres.process,
                                                      "nats": self._nats()}
@@ -71,8 +78,29 @@ class LocalTopology:
 
     @property
     def nats_url(self) -> str:
-        """NATS client URL."""
-        return f"nats://{self.host}:{self.ports['nats']}"
+        """NATS client URL, with the credentials NATS requires."""
+        return topology.nats_url(self.secrets["nats_password"], self.host, self.ports["nats"])
+
+    @property
+    def gateway_admin_socket(self) -> Path:
+        """Envoy's admin interface: a unix socket (mode 0600), never a TCP port."""
+        path = self.data_dir / "gateway" / "admin.sock"
+        if len(str(path)) > _MAX_SOCKET_PATH:
+            digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:16]
+            path = Path(tempfile.gettempdir()) / f"homesense-envoy-{digest}.sock"
+        return path
+
+    def _secrets(self) -> dict[str, str]:
+        """The deployment's NATS password and service token: made once, kept 0600 in the data dir."""
+        path = self.data_dir / "secrets.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        values = {"nats_password": secrets.token_hex(24), "service_token": secrets.token_hex(32)}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(values, f)
+        return values
 
     def endpoints(self) -> topology.Endpoints:
         """Endpoints as the services see them on this machine."""
@@ -80,6 +108,7 @@ class LocalTopology:
             postgres_host=self.host, postgres_port=self.ports["postgres"], nats_url=self.nats_url,
             service_urls={n: self.service_url(n) for n in topology.SERVICE_NAMES},
             data_dir=str(self.data_dir / "identity"),
+            service_token=self.secrets["service_token"],
             cors_origins=self.env.get("HOMESENSE_CORS_ORIGINS", "*"),
         )
 
@@ -87,9 +116,21 @@ class LocalTopology:
     def _nats(self) -> ManagedProcess:
         argv = [_nats_binary(), "-a", self.host, "-p", str(self.ports["nats"]),
                 "-m", str(self.ports["nats_monitor"]), "-js", "-sd", str(self.data_dir / "nats"),
-                "--server_name", "homesense-local"]
+                "--server_name", "homesense-local",
+                # Credentials in a config file, not argv: /proc/<pid>/cmdline is world-readable.
+                "-c", str(self._nats_config())]
         health = f"http://{self.host}:{self.ports['nats_monitor']}/healthz"
         return ManagedProcess("nats", argv, self.logs / "nats.log", lambda: http_ok(health))
+
+    def _nats_config(self) -> Path:
+        """A NATS config file holding the one user (mode 0600)."""
+        path = self.data_dir / "nats.conf"
+        text = "authorization {\n  user: %s\n  password: %s\n}\n" % (
+            json.dumps(topology.NATS_USER), json.dumps(self.secrets["nats_password"]))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
 
     def service_env(self, svc: topology.Service) -> dict[str, str]:
         """The inherited environment plus the topology's variables for svc."""
@@ -111,7 +152,7 @@ class LocalTopology:
         """The Envoy settings for this run (rate limit and CORS from the environment)."""
         return render.GatewayConfig(
             listen_host=self.host, listen_port=self.ports[GATEWAY],
-            admin_host=self.host, admin_port=self.ports["gateway_admin"],
+            admin_path=str(self.gateway_admin_socket),
             upstreams={n: (self.host, self.ports[n]) for n in topology.SERVICE_NAMES},
             rate_limit_rps=float(self.env.get("HOMESENSE_RATE_LIMIT_RPS") or render.DEFAULT_RATE_LIMIT_RPS),
             rate_limit_burst=int(self.env.get("HOMESENSE_RATE_LIMIT_BURST") or render.DEFAULT_RATE_LIMIT_BURST),
@@ -160,6 +201,8 @@ class LocalTopology:
                 path = self.data_dir / "gateway" / "envoy.yaml"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(render.render(self.gateway_config()))
+                # A socket left by a killed Envoy would make the new one fail to bind.
+                self.gateway_admin_socket.unlink(missing_ok=True)
             self.progress(f"starting {name} on {self.host}:{self.ports[name]}")
             if name == "postgres":
                 self.postgres.start()

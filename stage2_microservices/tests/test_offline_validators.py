@@ -97,7 +97,7 @@ def test_envoy_accepts_the_compose_gateway_config(tmp_path):
 
 
 def test_envoy_accepts_a_local_gateway_config_with_a_low_limit_and_an_allow_list(tmp_path):
-    cfg = render.GatewayConfig("127.0.0.1", 18080, "127.0.0.1", 18081,
+    cfg = render.GatewayConfig("127.0.0.1", 18080, str(tmp_path / "admin.sock"),
                                {n: ("127.0.0.1", 18100 + i) for i, n in enumerate(topology.SERVICE_NAMES)},
                                rate_limit_rps=0.5, rate_limit_burst=1,
                                cors_origins="https://app.example,http://localhost:3000")

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Callable
 
 from homesense_core.clock import utcnow
+from homesense_core.throttle import MemoryThrottleStore, ThrottleStore
 
 from . import ports
 from .aws_adapters import ApiGatewayPoster, SsmSigningKey, StepFunctionsWorkflow
@@ -13,6 +14,7 @@ from .dynamo.alerts import DynamoAlerts
 from .dynamo.readings import DynamoReadings
 from .dynamo.sessions import DynamoConnections, DynamoIdempotency
 from .dynamo.table import Table
+from .dynamo.throttle import DynamoThrottleStore
 from .dynamo.users_devices import DynamoDevices, DynamoUsers
 from .settings import Settings
 
@@ -32,6 +34,8 @@ class Dependencies:
     workflow: ports.EscalationWorkflow
     keys: ports.SigningKeySource
     clock: Callable[[], datetime] = field(default=utcnow)
+    # Login throttle records; DynamoDB in AWS (Lambdas share no memory), memory in unit tests.
+    throttle: ThrottleStore = field(default_factory=MemoryThrottleStore)
 
 
 def build_aws(settings: Settings, clients: AwsClients | None = None) -> Dependencies:
@@ -44,7 +48,8 @@ def build_aws(settings: Settings, clients: AwsClients | None = None) -> Dependen
         idempotency=DynamoIdempotency(table), connections=DynamoConnections(table),
         poster=ApiGatewayPoster(clients),
         workflow=StepFunctionsWorkflow(clients, settings.state_machine_arn),
-        keys=SsmSigningKey(clients, settings.signing_key_parameter))
+        keys=SsmSigningKey(clients, settings.signing_key_parameter),
+        throttle=DynamoThrottleStore(table))
 
 
 _current: Dependencies | None = None

@@ -8,6 +8,7 @@ import sys
 from typing import Mapping
 
 from homesense_core.logformat import JsonLogFormatter
+from homesense_core.logsafe import EscapeControls
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -30,6 +31,9 @@ def configure(logger: logging.Logger = log, env: Mapping[str, str] | None = None
     level = (env.get("HOMESENSE_LOG_LEVEL") or "INFO").upper()
     if level not in LEVELS:
         raise ValueError(f"HOMESENSE_LOG_LEVEL must be one of {', '.join(LEVELS)}, not {level!r}")
+    # On the logger, so it holds for Chalice's handler too: no control character forges a line.
+    if not any(isinstance(f, EscapeControls) for f in logger.filters):
+        logger.addFilter(EscapeControls())
     if not logger.handlers:
         logger.addHandler(logging.StreamHandler(sys.stdout))
         logger.propagate = False

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from homesense_core.http import parse_origins
+from homesense_core.throttle import ThrottlePolicy, parse_limits_spec
 
 
 DEFAULT_PUBLIC_BASE_URL = "https://{host}/{stage}"
@@ -19,6 +20,7 @@ class Settings:
     state_machine_arn: str
     websocket_endpoint: str
     cors_origins: tuple[str, ...]
+    throttle: ThrottlePolicy = ThrottlePolicy()
     # Where clients reach the REST API, for the served docs and dashboard: {host}, {api_id} and
     # {stage} are filled in per request. The default is API Gateway's own invoke URL.
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
@@ -46,4 +48,5 @@ class Settings:
             websocket_endpoint=env.get("WEBSOCKET_ENDPOINT", "").rstrip("/"),
             cors_origins=tuple(parse_origins(env.get("HOMESENSE_CORS_ORIGINS"))),
             public_base_url=env.get("PUBLIC_BASE_URL") or DEFAULT_PUBLIC_BASE_URL,
+            throttle=ThrottlePolicy.from_env(parse_limits_spec(env.get("HOMESENSE_THROTTLE_LIMITS", ""))),
         )

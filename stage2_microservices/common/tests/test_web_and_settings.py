@@ -8,18 +8,19 @@ from pydantic import ValidationError
 from homesense_core.problems import Conflict
 
 from stage2_microservices.common.settings import BaseServiceSettings, DatabaseSettings, NatsSettings
+from stage2_microservices.testing.support import AppClient, bearer, tokens_verifier
 from stage2_microservices.common.web import caller_id, install_edges, json_response, read_json
-from stage2_microservices.testing.support import AppClient
 
 
 @pytest.fixture
 def client():
     app = FastAPI()
+    app.state.verifier = tokens_verifier()
     install_edges(app, "https://a.example,https://b.example")
 
     @app.post("/echo")
     async def echo(request: __import__("fastapi").Request):
-        caller_id(request)
+        await caller_id(request)
         return json_response(await read_json(request))
 
     @app.get("/conflict")
@@ -52,7 +53,7 @@ def test_unavailable_dependency_is_503_and_a_bug_is_500_without_internals(client
 
 
 def test_body_rules_come_from_the_core(client):
-    h = {"x-homesense-user-id": "u1"}
+    h = bearer("u1")
     assert client.post("/echo", content=b"{}", headers={**h, "content-type": "text/plain"}).status_code == 415
     assert client.post("/echo", content=b"x" * (1024 * 1024 + 1),
                        headers={**h, "content-type": "application/json"}).status_code == 413
@@ -81,3 +82,24 @@ def test_settings_fail_fast_on_missing_or_unsafe_values(monkeypatch):
         S()
     monkeypatch.setenv("HOMESENSE_DATABASE_URL", "postgresql://u@h/db")
     assert S().events_namespace == "homesense"
+
+
+def test_log_lines_escape_control_characters(capsys):
+    import logging
+
+    from stage2_microservices.common import web
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "_homesense", False)]
+    try:
+        web.configure_logging("test")
+        logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/1.1" %d', "127.0.0.1", "GET",
+                                                 "/devices\r\nINFO forged line", 200)
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    # One JSON line per record; the message itself carries the escaped CR/LF.
+    import json
+    lines = [json.loads(line) for line in err.splitlines() if "forged" in line]
+    assert len(lines) == 1 and "\\x0d\\x0aINFO forged line" in lines[0]["message"], err

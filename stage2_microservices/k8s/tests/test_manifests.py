@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import os
 import re
 import shutil
@@ -60,7 +61,13 @@ def drift(docs: list[dict]) -> list[str]:
     problems = []
     secret = find(docs, "Secret", "postgres") or {"data": {}}
     creds = {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
-    endpoints = topology.compose_endpoints()
+    deployment = find(docs, "Secret", "homesense") or {"data": {}}
+    shared = {k: base64.b64decode(v).decode() for k, v in deployment.get("data", {}).items()}
+    # Compose reads the two secrets from its environment, Kubernetes from the homesense Secret.
+    endpoints = dataclasses.replace(
+        topology.compose_endpoints(),
+        nats_url=topology.nats_url(str(shared.get("nats-password")), "nats", topology.NATS_PORT),
+        service_token=str(shared.get("service-token")))
     for svc in topology.SERVICES:
         dep = find(docs, "Deployment", svc.name)
         if dep is None:
@@ -77,9 +84,17 @@ def drift(docs: list[dict]) -> list[str]:
                 problems.append(f"{svc.name}: {probe} does not GET {topology.HEALTH_PATH} on its port")
         if not (container.get("resources") or {}).get("requests"):
             problems.append(f"{svc.name}: no resource requests")
-        refs = {"POSTGRES_USER": creds.get("username"), "POSTGRES_PASSWORD": creds.get("password")}
-        env = {e["name"]: re.sub(r"\$\((\w+)\)", lambda m: str(refs.get(m.group(1))), e["value"])
-               for e in container.get("env", []) if "value" in e}
+        secrets = {"postgres": creds, "homesense": shared}
+        values = {}
+        for e in container.get("env", []):
+            ref = (e.get("valueFrom") or {}).get("secretKeyRef") or {}
+            if "value" in e:
+                values[e["name"]] = re.sub(r"\$\((\w+)\)", lambda m: str(values.get(m.group(1))), e["value"])
+            elif ref:
+                # kustomize's secretGenerator names carry a hash suffix.
+                name = next((n for n in secrets if str(ref.get("name", "")).startswith(n)), None)
+                values[e["name"]] = (secrets.get(name) or {}).get(ref.get("key"))
+        env = {k: v for k, v in values.items() if k.startswith("HOMESENSE_")}
         if env != topology.service_env(svc, endpoints):
             diff = sorted(set(env.items()) ^ set(topology.service_env(svc, endpoints).items()))
             problems.append(f"{svc.name}: environment differs from topology: {diff}")
@@ -100,6 +115,8 @@ def drift(docs: list[dict]) -> list[str]:
     args = nats["spec"]["template"]["spec"]["containers"][0].get("args", []) if nats else []
     if "-js" not in args or str(topology.NATS_MONITOR_PORT) not in args or "/data" not in args:
         problems.append(f"nats: args {args} lack JetStream on /data or the monitor port")
+    if "--user" not in args or "--pass" not in args:
+        problems.append(f"nats: args {args} accept connections without credentials")
     if nats and not nats["spec"].get("volumeClaimTemplates"):
         problems.append("nats: JetStream has no persistent volume")
     envoy = find(docs, "ConfigMap", "gateway-envoy") or {"data": {}}

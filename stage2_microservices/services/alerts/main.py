@@ -5,6 +5,7 @@ import asyncio
 from fastapi import FastAPI
 
 from stage2_microservices.common.app import build_service_app, service_persistence
+from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
 from stage2_microservices.common.messaging import Bus
@@ -18,14 +19,16 @@ from .settings import AlertsSettings
 
 def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
                devices: DeviceDirectory | None = None, db: Database | None = None,
-               bus: Bus | None = None) -> FastAPI:
+               bus: Bus | None = None, verifier: JwksVerifier | None = None) -> FastAPI:
     """Wire the service; pass uow_factory and devices (fakes) to run without Postgres, NATS, devices."""
     settings = settings or AlertsSettings()
     configure_logging(settings.service_name, settings.log_level)
+    verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
     store = service_persistence(settings, schema_sql(), PostgresAlertsUnitOfWork,
                                 uow_factory=uow_factory, db=db, bus=bus)
     relay, bus = store.relay, store.bus
-    devices = devices or HttpDeviceDirectory(settings.devices_url)
+    devices = devices or HttpDeviceDirectory(settings.devices_url,
+                                             settings.service_token.get_secret_value())
     service = AlertService(store.uow_factory, devices, on_commit=store.on_commit)
 
     async def scheduler():
@@ -43,6 +46,7 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
             ("escalation", scheduler),
         ]
     app = build_service_app("HomeSense alerts", settings, db=store.db, bus=bus, background=background,
-                            routers=[build_router(service)], on_close=[devices.close])
+                            routers=[build_router(service)], on_close=[devices.close],
+                            verifier=verifier)
     app.state.service = service
     return app

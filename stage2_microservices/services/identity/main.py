@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from homesense_core.tokens import SigningKey
 
 from stage2_microservices.common.app import build_service_app, service_database
+from stage2_microservices.common.auth import JwksVerifier, static_jwks
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.web import configure_logging
 
@@ -24,9 +25,11 @@ def create_app(settings: IdentitySettings | None = None, *, uow_factory=None,
         db = db or service_database(settings, schema_sql())
         uow_factory = lambda: PostgresIdentityUnitOfWork(db)  # noqa: E731
     # Reading (or once creating) the key is file I/O, so it happens here, not at import.
-    service = IdentityService(uow_factory, key or load_or_create_key(settings.data_dir))
+    key = key or load_or_create_key(settings.data_dir)
+    service = IdentityService(uow_factory, key, throttle=settings.throttle_policy())
 
     # No bus: identity publishes no events; the gateway and the notifier fetch its JWKS over HTTP.
-    app = build_service_app("HomeSense identity", settings, db=db, routers=[build_router(service)])
+    app = build_service_app("HomeSense identity", settings, db=db, routers=[build_router(service)],
+                            verifier=JwksVerifier(static_jwks(key.jwks())))
     app.state.service = service
     return app

@@ -4,7 +4,7 @@ from homesense_core.problems import username_taken
 
 from stage2_microservices.common.uow import InMemoryUnitOfWork, MemoryState
 
-from .ports import UserRepository
+from .ports import ThrottleRepository, UserRepository
 
 
 class InMemoryUserRepository(UserRepository):
@@ -25,14 +25,29 @@ class InMemoryUserRepository(UserRepository):
         return self.rows.get(user_id)
 
 
+class InMemoryThrottleRepository(ThrottleRepository):
+    """Throttle records in the fake's tables."""
+
+    def __init__(self, rows: dict):
+        self.rows = rows
+
+    async def get(self, key):
+        return self.rows.get(key)
+
+    async def update(self, key, change):
+        self.rows[key] = change(self.rows.get(key))
+        return self.rows[key]
+
+
 class InMemoryIdentityUnitOfWork(InMemoryUnitOfWork):
-    """Fake transaction with .users."""
+    """Fake transaction with .users and .throttle."""
 
     async def _begin(self):
         await super()._begin()
         self.users = InMemoryUserRepository(self.tables["users"])
+        self.throttle = InMemoryThrottleRepository(self.tables["throttle"])
 
 
 def memory_state() -> MemoryState:
     """Empty in-memory tables for the fake."""
-    return MemoryState(users={})
+    return MemoryState(users={}, throttle={})

@@ -3,6 +3,7 @@
 from abc import ABC, abstractmethod
 
 from homesense_core.model import User
+from homesense_core.throttle import Record, Update
 
 
 class UserRepository(ABC):
@@ -19,3 +20,15 @@ class UserRepository(ABC):
     @abstractmethod
     async def by_id(self, user_id: str) -> User | None:
         """Lookup for /me."""
+
+
+class ThrottleRepository(ABC):
+    """Login throttle and registration budget records (homesense_core.throttle), by key."""
+
+    @abstractmethod
+    async def get(self, key: str) -> Record | None:
+        """The record, or None when the key has none."""
+
+    @abstractmethod
+    async def update(self, key: str, change: Update) -> Record:
+        """Store change(current record); atomic with respect to other replicas in the transaction."""

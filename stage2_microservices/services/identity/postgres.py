@@ -6,10 +6,11 @@ import psycopg
 
 from homesense_core.model import User
 from homesense_core.problems import username_taken
+from homesense_core.throttle import Record
 
 from stage2_microservices.common.uow import PostgresUnitOfWork
 
-from .ports import UserRepository
+from .ports import ThrottleRepository, UserRepository
 
 
 class PostgresUserRepository(UserRepository):
@@ -40,12 +41,38 @@ class PostgresUserRepository(UserRepository):
         return await self._one("SELECT * FROM users WHERE id = %s", [user_id])
 
 
+class PostgresThrottleRepository(ThrottleRepository):
+    """Throttle records; update locks the row for the rest of the transaction (replicas agree)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    async def get(self, key):
+        cur = await self.conn.execute(
+            "SELECT failures, last_at, locked_until FROM throttle WHERE key = %s", [key])
+        row = await cur.fetchone()
+        return Record(row["failures"], row["last_at"], row["locked_until"]) if row else None
+
+    async def update(self, key, change):
+        # Create the row first so FOR UPDATE always has something to lock.
+        await self.conn.execute("INSERT INTO throttle VALUES (%s, 0, 0, 0) ON CONFLICT (key) DO NOTHING", [key])
+        cur = await self.conn.execute(
+            "SELECT failures, last_at, locked_until FROM throttle WHERE key = %s FOR UPDATE", [key])
+        row = await cur.fetchone()
+        current = Record(row["failures"], row["last_at"], row["locked_until"]) if row["last_at"] else None
+        new = change(current)
+        await self.conn.execute("UPDATE throttle SET failures = %s, last_at = %s, locked_until = %s WHERE key = %s",
+                                [new.failures, new.last_at, new.locked_until, key])
+        return new
+
+
 class PostgresIdentityUnitOfWork(PostgresUnitOfWork):
-    """A transaction with .users."""
+    """A transaction with .users and .throttle."""
 
     async def _begin(self):
         await super()._begin()
         self.users = PostgresUserRepository(self.conn)
+        self.throttle = PostgresThrottleRepository(self.conn)
 
 
 def schema_sql() -> str:

@@ -29,6 +29,6 @@ def create_app(settings: NotifierSettings | None = None, *, bus: Bus | None = No
     # so the subscription is made once at startup rather than run as a supervised task.
     on_start = [lambda: bus.subscribe_new("alert", service.on_alert_event)] if bus is not None else []
     app = build_service_app("HomeSense notifier", settings, bus=bus, on_start=on_start,
-                            routers=[build_router(service, hub, verifier)])
+                            routers=[build_router(service, hub, verifier)], verifier=verifier)
     app.state.service, app.state.hub = service, hub
     return app

@@ -2,10 +2,8 @@
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from homesense_core.ids import is_valid_id
 from homesense_core.problems import ProblemError
-
-from stage2_microservices.common.web import USER_HEADER
+from homesense_core.tokens import bearer_token
 
 from .auth import JwksVerifier
 from .hub import Hub, WebSocketConnection
@@ -18,15 +16,12 @@ def build_router(service: NotifierService, hub: Hub, verifier: JwksVerifier) -> 
 
     @router.websocket("/ws")
     async def ws(websocket: WebSocket):
-        """Push channel; ?token= is verified here too; without it only the gateway's user header counts."""
-        token = websocket.query_params.get("token")
-        gateway_user = websocket.headers.get(USER_HEADER)
+        """Push channel; the token (?token=, or a Bearer header) is verified here, whoever connects."""
         try:
-            if token is not None or not is_valid_id(gateway_user):
-                user_id = (await verifier.verify(token)).user_id
-            else:
-                # The gateway verified the token and (forward: false) removed it from the query.
-                user_id = gateway_user
+            token = websocket.query_params.get("token")
+            if token is None:
+                token = bearer_token(websocket.headers.get("authorization"))
+            user_id = (await verifier.verify(token)).user_id
         except ProblemError:
             await websocket.close(code=1008)  # before accept(): the server answers HTTP 403
             return

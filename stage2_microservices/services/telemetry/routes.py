@@ -14,7 +14,7 @@ def build_router(service: TelemetryService) -> APIRouter:
     @router.post("/devices/{device_id}/readings")
     async def post_readings(device_id: str, request: Request):
         """Accept a batch of readings (Idempotency-Key honoured)."""
-        owner = caller_id(request)
+        owner = await caller_id(request)
         body = await read_json(request)
         result = await service.accept_readings(owner, device_id, body, request.url.path,
                                                request.headers.get("idempotency-key"))
@@ -23,11 +23,11 @@ def build_router(service: TelemetryService) -> APIRouter:
     @router.get("/devices/{device_id}/readings")
     async def get_readings(device_id: str, request: Request):
         """A page of readings."""
-        return json_response(await service.list_readings(caller_id(request), device_id, request.query_params))
+        return json_response(await service.list_readings(await caller_id(request), device_id, request.query_params))
 
     @router.get("/devices/{device_id}/readings/summary")
     async def get_summary(device_id: str, request: Request):
         """Aggregate of readings in a range."""
-        return json_response(await service.readings_summary(caller_id(request), device_id, request.query_params))
+        return json_response(await service.readings_summary(await caller_id(request), device_id, request.query_params))
 
     return router

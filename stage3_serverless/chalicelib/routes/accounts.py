@@ -12,6 +12,11 @@ from .auth import jwt_auth
 bp = Blueprint(__name__)
 
 
+def source_ip(request) -> str:
+    """The client address API Gateway saw (requestContext.identity.sourceIp)."""
+    return str(((request.context or {}).get("identity") or {}).get("sourceIp") or "")
+
+
 @bp.route("/health", methods=["GET"], content_types=ANY_CONTENT)
 @handles_problems
 def health():
@@ -27,14 +32,14 @@ def jwks():
 @bp.route("/users", methods=["POST"], content_types=ANY_CONTENT)
 @handles_problems
 def create_user():
-    user = accounts.register_user(container.get(), json_body(bp.current_request))
+    user = accounts.register_user(container.get(), json_body(bp.current_request), source_ip(bp.current_request))
     return Response(body=user, status_code=201)
 
 
 @bp.route("/auth/token", methods=["POST"], content_types=ANY_CONTENT)
 @handles_problems
 def token():
-    return accounts.issue_token(container.get(), json_body(bp.current_request))
+    return accounts.issue_token(container.get(), json_body(bp.current_request), source_ip(bp.current_request))
 
 
 @bp.route("/me", methods=["GET"], authorizer=jwt_auth, content_types=ANY_CONTENT)

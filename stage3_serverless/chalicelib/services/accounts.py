@@ -3,7 +3,8 @@
 from homesense_core.ids import new_id
 from homesense_core.model import User, user_to_json
 from homesense_core.passwords import check_credentials, hash_password
-from homesense_core.problems import account_gone
+from homesense_core.problems import Unauthorized, account_gone
+from homesense_core.throttle import AccountThrottle
 from homesense_core.tokens import Claims, TokenIssuer, TokenVerifier
 from homesense_core.validation import parse_new_user, parse_token_request
 
@@ -12,19 +13,32 @@ from ..container import Dependencies
 _verifiers: dict[str, TokenVerifier] = {}
 
 
-def register_user(deps: Dependencies, body: dict) -> dict:
-    """Create a user; Conflict when the username is taken."""
+def _throttle(deps: Dependencies) -> AccountThrottle:
+    return AccountThrottle(deps.throttle, deps.settings.throttle)
+
+
+def register_user(deps: Dependencies, body: dict, client: str = "") -> dict:
+    """Create a user; Conflict when the username is taken; 429 past the client's budget."""
     spec = parse_new_user(body)
+    _throttle(deps).check_registration(client, deps.clock().timestamp())
     user = User(new_id(), spec.username, hash_password(spec.password), deps.clock())
     deps.users.add(user)
     return user_to_json(user)
 
 
-def issue_token(deps: Dependencies, body: dict) -> dict:
-    """An access token for valid credentials; one answer for unknown user and wrong password."""
+def issue_token(deps: Dependencies, body: dict, client: str = "") -> dict:
+    """An access token for valid credentials; one answer for unknown user and wrong password;
+    429 + Retry-After while the username or the client is locked out (checked first)."""
     request = parse_token_request(body)
+    throttle = _throttle(deps)
+    throttle.check_login(request.username, client, deps.clock().timestamp())
     user = deps.users.get_by_username(request.username)
-    user = check_credentials(user, request.password)
+    try:
+        user = check_credentials(user, request.password)
+    except Unauthorized:
+        throttle.login_failed(request.username, client, deps.clock().timestamp())
+        raise
+    throttle.login_succeeded(request.username, deps.clock().timestamp())
     token = TokenIssuer(deps.keys.get()).issue(user.id, user.username, request.expires_in, deps.clock())
     return {"access_token": token, "token_type": "Bearer", "expires_in": request.expires_in}
 

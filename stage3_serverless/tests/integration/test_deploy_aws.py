@@ -24,10 +24,12 @@ def test_settings_refuse_a_local_endpoint():
 
 def test_settings_map_the_homesense_variables_to_stack_parameters():
     settings = AwsSettings.from_env({"AWS_DEFAULT_REGION": "us-west-2", "HOMESENSE_DEPLOY_BUCKET": "b",
-                                     "HOMESENSE_RATE_LIMIT_RPS": "5", "HOMESENSE_CORS_ORIGINS": "https://a"})
+                                     "HOMESENSE_RATE_LIMIT_RPS": "5", "HOMESENSE_CORS_ORIGINS": "https://a",
+                                     "HOMESENSE_LOGIN_CLIENT_FREE_FAILURES": "3"})
     assert settings.stack_name == "homesense-prod"
     assert settings.parameters() == {"RateLimitRps": "5", "RateLimitBurst": "2000", "CorsOrigins": "https://a",
-                                     "SigningKeyParameterName": "/homesense/prod/signing-key"}
+                                     "SigningKeyParameterName": "/homesense/prod/signing-key",
+                                     "ThrottleLimits": "HOMESENSE_LOGIN_CLIENT_FREE_FAILURES=3"}
 
 
 def test_only_code_uris_change_for_aws(template):

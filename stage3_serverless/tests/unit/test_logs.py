@@ -35,3 +35,13 @@ def test_a_function_that_never_imports_the_app_still_logs_at_info():
     logs.configure(logger, {})
     assert [type(h) for h in logger.handlers] == [logging.StreamHandler]
     assert logger.isEnabledFor(logging.INFO) and not logger.propagate
+
+
+def test_control_characters_never_start_a_new_log_line(capsys):
+    logger = logging.getLogger("homesense.test-escape")
+    logger.handlers[:] = []
+    logs.configure(logger, {})
+    logger.info("path=/x\r\nhomesense - INFO - forged")
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, out
+    assert json.loads(out)["message"] == "path=/x\\x0d\\x0ahomesense - INFO - forged"

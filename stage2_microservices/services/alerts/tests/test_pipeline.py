@@ -12,20 +12,20 @@ import websockets
 
 from homesense_core.tokens import SigningKey, TokenIssuer
 
+from stage2_microservices.common.auth import JwksVerifier, static_jwks
+from stage2_microservices.testing.support import AUTH_SETTINGS, ServerThread, wait_until
 from stage2_microservices.services.alerts.main import create_app as alerts_app
 from stage2_microservices.services.alerts.settings import AlertsSettings
 from stage2_microservices.services.devices.main import create_app as devices_app
 from stage2_microservices.services.devices.settings import DevicesSettings
-from stage2_microservices.services.notifier.auth import JwksVerifier
 from stage2_microservices.services.notifier.main import create_app as notifier_app
 from stage2_microservices.services.notifier.settings import NotifierSettings
 from stage2_microservices.services.telemetry.main import create_app as telemetry_app
 from stage2_microservices.services.telemetry.settings import TelemetrySettings
-from stage2_microservices.testing.support import ServerThread, wait_until
 
 KEY = SigningKey.generate()
 USER = "01PIPELINEUSER"
-H = {"x-homesense-user-id": USER}
+H = {"Authorization": "Bearer " + TokenIssuer(KEY).issue(USER, "u", 3600)}
 
 pytestmark = pytest.mark.slow
 
@@ -33,15 +33,21 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def stack(postgres, nats_server, namespace):
     common = {"nats_url": nats_server.url, "events_namespace": namespace}
-    devices = ServerThread(devices_app(DevicesSettings(database_url=postgres.create_database("dev"), **common)))
+    auth = {**common, **AUTH_SETTINGS}
+
+    def verifier():
+        return JwksVerifier(static_jwks(KEY.jwks()))
+    devices = ServerThread(devices_app(DevicesSettings(database_url=postgres.create_database("dev"), **auth),
+                                       verifier=verifier()))
     alerts_db = postgres.create_database("alr")
     alerts_settings = AlertsSettings(database_url=alerts_db, devices_url=devices.url,
-                                     escalation_poll_seconds=0.2, **common)
+                                     escalation_poll_seconds=0.2, **auth)
     servers = {
         "devices": devices,
         "telemetry": ServerThread(telemetry_app(TelemetrySettings(
-            database_url=postgres.create_database("tel"), devices_url=devices.url, **common))),
-        "alerts": ServerThread(alerts_app(alerts_settings)),
+            database_url=postgres.create_database("tel"), devices_url=devices.url, **auth),
+            verifier=verifier())),
+        "alerts": ServerThread(alerts_app(alerts_settings, verifier=verifier())),
     }
 
     async def jwks():
@@ -92,7 +98,8 @@ def test_escalation_survives_a_restart_of_the_alerts_service(stack):
                   json={"readings": [{"value": 1500}]})
     (alert,) = wait_until(lambda: _alerts(stack))
     stack["alerts"].stop()  # the due row stays in the database while nobody runs
-    stack["alerts"] = ServerThread(alerts_app(stack["alerts_settings"]))
+    stack["alerts"] = ServerThread(alerts_app(stack["alerts_settings"],
+                                              verifier=JwksVerifier(static_jwks(KEY.jwks()))))
     escalated = wait_until(lambda: [a for a in _alerts(stack) if a["level"] == 3], timeout=10)
     assert escalated[0]["id"] == alert["id"] and escalated[0]["escalated_at"] is not None
 

@@ -2,13 +2,13 @@
 
 import pytest
 
+from stage2_microservices.testing.support import AUTH_SETTINGS, AppClient, bearer, tokens_verifier
 from stage2_microservices.services.devices.main import create_app
 from stage2_microservices.services.devices.memory import InMemoryDevicesUnitOfWork, memory_state
 from stage2_microservices.services.devices.settings import DevicesSettings
-from stage2_microservices.testing.support import AppClient
 
-ALICE = {"x-homesense-user-id": "alice01"}
-BOB = {"x-homesense-user-id": "bob01"}
+ALICE = bearer("alice01")
+BOB = bearer("bob01")
 NEW = {"name": "Hall", "kind": "temperature", "low_threshold": 10, "high_threshold": 30}
 
 
@@ -19,8 +19,10 @@ def state():
 
 @pytest.fixture
 def client(state):
-    settings = DevicesSettings(database_url="postgresql://unused/x", nats_url="nats://127.0.0.1:1")
-    with AppClient(create_app(settings, uow_factory=lambda: InMemoryDevicesUnitOfWork(state))) as c:
+    settings = DevicesSettings(database_url="postgresql://unused/x", nats_url="nats://127.0.0.1:1",
+                               **AUTH_SETTINGS)
+    with AppClient(create_app(settings, uow_factory=lambda: InMemoryDevicesUnitOfWork(state),
+                              verifier=tokens_verifier())) as c:
         yield c
 
 
@@ -114,10 +116,22 @@ def test_bad_cursor_and_limit_are_422_on_the_parameter(client):
     assert {e["field"] for e in r.json()["errors"]} == {"cursor", "limit"}
 
 
-def test_internal_routes_expose_owner_for_other_services(client):
+def test_internal_routes_expose_owner_for_other_services_with_the_service_token_only(client):
     device = client.post("/devices", json=NEW, headers=ALICE).json()
-    assert client.get(f"/internal/devices/{device['id']}").json()["owner_id"] == "alice01"
-    assert client.get("/internal/devices/missing").status_code == 404
+    service = {"x-homesense-service-token": AUTH_SETTINGS["service_token"]}
+    assert client.get(f"/internal/devices/{device['id']}", headers=service).json()["owner_id"] == "alice01"
+    assert client.get("/internal/devices/missing", headers=service).status_code == 404
+    for headers in ({}, ALICE, {"x-homesense-service-token": "wrong-token-0123456789"}):
+        r = client.get(f"/internal/devices/{device['id']}", headers=headers)
+        assert r.status_code == 401 and r.json()["type"] == "/problems/unauthorized"
+
+
+def test_the_user_header_alone_is_refused_and_a_token_is_checked_by_the_service(client):
+    # Zero trust: whoever reaches the port must prove who they are with a valid token.
+    r = client.get("/devices", headers={"x-homesense-user-id": "alice01"})
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    forged = ALICE["Authorization"][:-4] + "AAAA"
+    assert client.get("/devices", headers={"Authorization": forged}).status_code == 401
 
 
 def test_request_id_is_echoed_when_valid_and_made_when_not(client):

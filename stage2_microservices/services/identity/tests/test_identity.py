@@ -36,8 +36,11 @@ def test_signup_login_and_me(client):
     assert token["token_type"] == "Bearer" and token["expires_in"] == 60
     claims = TokenVerifier(client.get("/.well-known/jwks.json").json()).verify(token["access_token"])
     assert claims.user_id == r.json()["id"]
-    me = client.get("/me", headers={"x-homesense-user-id": claims.user_id})
+    me = client.get("/me", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.json() == r.json()
+    # Identity verifies the token itself: the user header alone proves nothing.
+    spoofed = client.get("/me", headers={"x-homesense-user-id": claims.user_id})
+    assert spoofed.status_code == 401 and spoofed.json()["type"] == "/problems/unauthorized"
 
 
 def test_taken_username_is_409(client):
@@ -103,3 +106,12 @@ def test_pages_use_the_host_and_scheme_the_gateway_passes_on(client):
     assert client.get("/docs/swagger-ui.css").headers["content-type"].startswith("text/css")
     missing = client.get("/docs/missing.js")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+
+
+def test_five_wrong_passwords_lock_the_username_with_429_and_retry_after(client):
+    client.post("/users", json={"username": "ada_9", "password": "correct horse"})
+    for _ in range(5):
+        assert client.post("/auth/token", json={"username": "ada_9", "password": "wrong pass"}).status_code == 401
+    locked = client.post("/auth/token", json={"username": "ada_9", "password": "correct horse"})
+    assert locked.status_code == 429 and locked.headers["retry-after"] == "1"
+    assert locked.json()["type"] == "/problems/rate-limited"

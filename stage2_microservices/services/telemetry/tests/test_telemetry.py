@@ -9,15 +9,15 @@ from homesense_core.integration_events import DeviceChanged
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
+from stage2_microservices.testing.support import AUTH_SETTINGS, AppClient, bearer, tokens_verifier, units_of_work
 from stage2_microservices.services.telemetry.main import create_app
 from stage2_microservices.services.telemetry.memory import InMemoryTelemetryUnitOfWork, memory_state
 from stage2_microservices.services.telemetry.postgres import PostgresTelemetryUnitOfWork, schema_sql
 from stage2_microservices.services.telemetry.service import TelemetryService
 from stage2_microservices.services.telemetry.settings import TelemetrySettings
-from stage2_microservices.testing.support import AppClient, units_of_work
 
-ALICE = {"x-homesense-user-id": "alice01"}
-BOB = {"x-homesense-user-id": "bob01"}
+ALICE = bearer("alice01")
+BOB = bearer("bob01")
 
 
 def _device(owner="alice01"):
@@ -29,8 +29,9 @@ def world():
     state, device = memory_state(), _device()
     directory = InMemoryDeviceDirectory(device)
     settings = TelemetrySettings(database_url="postgresql://unused/x", nats_url="nats://127.0.0.1:1",
-                                 devices_url="http://127.0.0.1:1")
-    app = create_app(settings, uow_factory=lambda: InMemoryTelemetryUnitOfWork(state), devices=directory)
+                                 devices_url="http://127.0.0.1:1", **AUTH_SETTINGS)
+    app = create_app(settings, uow_factory=lambda: InMemoryTelemetryUnitOfWork(state), devices=directory,
+                     verifier=tokens_verifier())
     with AppClient(app) as client:
         yield client, state, device, directory
 
