@@ -1,12 +1,12 @@
 """Starts a stage with the launcher protocol of docs/dev/INTERFACES.md and stops it by process group."""
 from __future__ import annotations
 
+from homesense_core import ports
 import json
 import os
 import queue
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,10 +38,8 @@ STOP_GRACE_S = 20
 
 
 def free_port() -> int:
-    """A port that was free a moment ago (the stage binds it right away)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port, reserved against concurrent runs (homesense_core.ports)."""
+    return ports.free_port()
 
 
 class StageStartError(RuntimeError):

@@ -114,7 +114,8 @@ def run_step(step: Step, host: str, port: int, data_dir: str, control: bool = Fa
     settings = LocalSettings.from_args(argparse.Namespace(host=host, port=port,
                                                           data_dir=str(root / "stage3")))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    stack = Ministack(host, port, settings.data_dir, module="migration.ministack_edge")
+    stack = Ministack(host, port, settings.data_dir, lambda_workers=settings.lambda_workers,
+                      module="migration.ministack_edge")
     # Stage 2 runs in this process tree (not as a launcher child) so a cutover can reach its
     # databases and NATS directly; its gateway port is a free one, clients never see it.
     stage2 = LocalTopology(root / "stage2", host, 0,

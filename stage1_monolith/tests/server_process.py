@@ -1,10 +1,10 @@
 """Start the real `python -m stage1_monolith serve` in its own process group, for process tests."""
 from __future__ import annotations
 
+from homesense_core import ports
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,9 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return ports.free_port()
 
 
 class ServerProcess:

@@ -1,9 +1,9 @@
 """Child processes of the local runner: start, wait until ready, stop by pid."""
 from __future__ import annotations
 
+from homesense_core import ports
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,10 +17,8 @@ class StartError(RuntimeError):
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port the kernel just handed out for bind(0); the child binds it right after."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
+    """A free port, reserved against concurrent runs until the child binds it (homesense_core.ports)."""
+    return ports.free_port(host)
 
 
 def http_ok(url: str, timeout: float = 1.0) -> bool:

@@ -3,6 +3,7 @@
 Servers start once per test process on free 127.0.0.1 ports and are stopped (by pid) at exit.
 """
 
+from homesense_core import ports
 import atexit
 import json as jsonlib
 import os
@@ -165,10 +166,8 @@ _started: dict[str, "object"] = {}
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port nobody listens on right now (reserved; see homesense_core.ports)."""
+    return ports.free_port()
 
 
 def _wait_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 20.0) -> None:
