@@ -105,7 +105,7 @@ migrate-data: $(VENV)/.all
 UNIT_DIRS := homesense_core stage1_monolith stage2_microservices stage3_serverless contract_tests/spec migration/tests
 CONTRACT_STAGES ?= 1 2 3
 # Every migration step runs the same, unchanged contract suite.
-CONTRACT_STEPS ?= 1a 1b 1c 1d
+CONTRACT_STEPS ?= 1a 1b 1c 1d 2a 2b 2c
 
 # `make test` is these, in this order; each can also be run alone.
 test: unit workshop-test bench-smoke contracts e2e cutover-test compose-test
