@@ -3,7 +3,7 @@
 Targets, one after another in one run (never two at once: they share the machine's cores):
 baseline (bare Flask + sqlite3, with and without PyJWT, stage 1's gunicorn setup), stage 1, stage 2
 through Envoy, stage 2's devices service called directly (what Envoy's jwt_authn would have set,
-`x-homesense-user-id`, sent by the client), stage 3 on the local emulator.
+`x-homesense-user-id` and the bearer token it verifies itself, sent by the client), stage 3 on the local emulator.
 
 HTTP profiles are driven by wrk (bench/wrk.lua) with a warm-up run before each measured run:
 GET by id (1 and 16 connections), a page of readings with a cursor (16), POST of 1 reading (16),
@@ -297,7 +297,10 @@ def bench_target(name: str, seconds: float, warmup: float, smoke: bool, results:
             for profile in sorted(reads):
                 entry.update(http_profiles(base, auth, device, cursor_path, work, seconds, warmup, {profile}))
                 results["stage2_direct"].update(http_profiles(
-                    direct, {"BENCH_USER_ID": me["id"]}, device, cursor_path, work, seconds, warmup, {profile}))
+                    # The service verifies the token itself (no trust by network position); the
+                    # user-id header is what Envoy would add beside it.
+                    direct, {**auth, "BENCH_USER_ID": me["id"]}, device, cursor_path, work, seconds, warmup,
+                    {profile}))
             rest = None if only is None else only
             entry.update(http_profiles(base, auth, device, cursor_path, work, seconds, warmup,
                                        {p for p in (rest or PROFILE_NAMES) if p not in reads}))
