@@ -27,7 +27,7 @@ help:
 	@echo "make stage2      run the microservices (Envoy on :$(PORT)) as local processes"
 	@echo "make stage3      package the Chalice app, deploy it to a local ministack, print export BASE=... WS=..."
 	@echo "make deploy-stage3   deploy stage 3's template to a real AWS account (credentials from the environment)"
-	@echo "make test        unit tests, workshop checks, then the contract suite against each stage (~10 min)"
+	@echo "make test        everything below that ends in -test, bench-smoke, contracts and e2e (~30 min)"
 	@echo "make unit        unit and integration tests of the core and every stage"
 	@echo "make contract STAGE=1|2|3   or STEP=1b   or   make contract BASE_URL=... [WS_URL=...]"
 	@echo "make steps       list the migration steps from stage 1 to stage 3, in order"
