@@ -166,6 +166,26 @@ def test_from_is_inclusive_and_to_is_exclusive(api, user, device, timeline):
     assert [x["value"] for x in got] == [12.0, 11.0]
 
 
+BEFORE_YEAR_1 = "0001-01-01T00:00:00+01:00"   # valid RFC 3339; 0000-12-31T23:00Z in UTC
+AFTER_YEAR_9999 = "9999-12-31T23:59:59-01:00"
+
+
+def test_a_bound_beyond_the_representable_years_is_a_filter_not_an_error(api, user, device, timeline):
+    # Any RFC 3339 date-time is a valid bound; one whose offset leaves years 1..9999 in UTC is
+    # simply earlier (later) than every reading.
+    everything = [10.0, 11.0, 12.0, 13.0, 14.0]
+    got = api.readings(user, device["id"], **{"from": BEFORE_YEAR_1, "to": AFTER_YEAR_9999})
+    assert [x["value"] for x in got] == everything
+    assert api.readings(user, device["id"], to=BEFORE_YEAR_1) == []
+    assert api.readings(user, device["id"], **{"from": AFTER_YEAR_9999}) == []
+    r = api.get(f"/devices/{device['id']}/readings/summary", user=user,
+                params={"from": BEFORE_YEAR_1, "to": AFTER_YEAR_9999})
+    assert r.status_code == 200, describe(r)
+    assert r.json()["count"] == 5
+    r = api.get(f"/devices/{device['id']}/readings/summary", user=user, params={"to": BEFORE_YEAR_1})
+    assert r.status_code == 200 and r.json()["count"] == 0, describe(r)
+
+
 @pytest.mark.parametrize("param", ["from", "to"])
 def test_bad_time_window_parameter_is_422(api, user, device, param):
     r = api.get(f"/devices/{device['id']}/readings", user=user, params={param: "last tuesday"})

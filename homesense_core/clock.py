@@ -49,8 +49,30 @@ def parse_ts(s: str) -> datetime:
             raise ValueError("offset out of range")
         delta = timedelta(hours=int(oh), minutes=int(om))
         tz = timezone(-delta if sign == "-" else delta)
+    dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
     try:
-        dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
         return truncate_ms(dt.astimezone(UTC))
     except OverflowError as exc:  # an offset that moves year 1 or 9999 out of range
-        raise ValueError(str(exc)) from exc
+        raise InstantOutOfRange(dt) from exc
+
+
+class InstantOutOfRange(ValueError):
+    """A well-formed RFC 3339 time whose offset moves it before year 1 or after 9999 in UTC."""
+
+    def __init__(self, local: datetime):
+        super().__init__(f"{local.isoformat()} is outside the years 1 to 9999 in UTC")
+        self.before_year_1 = local.year == 1
+
+
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
+LATEST = truncate_ms(datetime.max.replace(tzinfo=UTC))
+
+
+def parse_bound(s: str) -> datetime:
+    """parse_ts for a query bound (from, to): a valid time outside what datetime can hold in UTC
+    is still a valid bound, earlier or later than every reading, so it clamps instead of failing.
+    A stored time (recorded_at) has no such excuse and goes through parse_ts."""
+    try:
+        return parse_ts(s)
+    except InstantOutOfRange as exc:
+        return EARLIEST if exc.before_year_1 else LATEST

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
-from .clock import parse_ts
+from .clock import parse_bound
 from .cursor import decode_cursor
 from .ids import is_valid_id
 from .model import ALERT_STATUSES
@@ -66,7 +66,7 @@ def _query_ts(errs: FieldErrors, query: Mapping[str, str], name: str):
     if raw is None:
         return None
     try:
-        return parse_ts(raw)
+        return parse_bound(raw)
     except ValueError:
         errs.add(name, "must be an RFC 3339 date-time with a time zone")
         return None

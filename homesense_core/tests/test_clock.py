@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from homesense_core.clock import UTC, format_ts, parse_ts, utcnow
+from homesense_core.clock import EARLIEST, LATEST, UTC, format_ts, parse_bound, parse_ts, utcnow
 
 
 def test_utcnow_is_aware_utc_with_millisecond_precision():
@@ -63,3 +63,21 @@ def test_parse_ts_rejects_anything_else_with_value_error(text):
 def test_parse_ts_rejects_non_strings_with_value_error(value):
     with pytest.raises(ValueError):
         parse_ts(value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("0001-01-01T00:00:00+01:00", EARLIEST),        # an hour before year 1 in UTC
+    ("0001-01-01T01:00:01+21:11", EARLIEST),
+    ("9999-12-31T23:59:59.999-00:01", LATEST),      # a minute after 9999 in UTC
+    ("2026-11-27T09:08:52+01:00", datetime(2026, 11, 27, 8, 8, 52, tzinfo=UTC)),
+])
+def test_parse_bound_clamps_a_valid_time_outside_the_utc_years_instead_of_failing(text, expected):
+    assert parse_bound(text) == expected
+    assert format_ts(EARLIEST) == "0001-01-01T00:00:00.000Z"
+    assert format_ts(LATEST) == "9999-12-31T23:59:59.999Z"
+
+
+@pytest.mark.parametrize("text", ["2026-11-27", "2026-02-30T00:00:00Z", "now"])
+def test_parse_bound_still_rejects_what_is_not_a_date_time(text):
+    with pytest.raises(ValueError):
+        parse_bound(text)

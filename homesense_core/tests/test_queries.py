@@ -44,6 +44,15 @@ def test_parse_readings_query_defaults_and_values():
                               "desc", 1000, None)
 
 
+def test_a_bound_outside_the_utc_years_is_a_valid_filter_not_an_error():
+    # Schema-valid (format: date-time), so the contract must accept it: it is simply earlier
+    # (or later) than every reading.
+    q = parse_readings_query({"from": "0001-01-01T00:30:00+01:00", "to": "9999-12-31T23:00:00-02:00"})
+    assert q.from_ == datetime(1, 1, 1, tzinfo=UTC)
+    assert q.to == datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC)
+    assert parse_summary_query({"to": "0001-01-01T00:00:00+00:01"}).to == datetime(1, 1, 1, tzinfo=UTC)
+
+
 def test_parse_readings_query_collects_every_bad_parameter():
     query = {"from": "x", "to": "2026-11-27", "order": "DESC", "limit": "1001", "cursor": "!"}
     assert fields_of(parse_readings_query, query) == ["from", "to", "order", "limit", "cursor"]
