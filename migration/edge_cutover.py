@@ -18,7 +18,7 @@ import json
 import sys
 import time
 import traceback
-from typing import Callable, TextIO
+from typing import TextIO
 
 
 from migration.data import pg_sqlite, sqlite_pg
