@@ -11,6 +11,7 @@ resolved alert per cycle, each with reading_count 2, and 3 stored readings per c
 """
 from __future__ import annotations
 
+import signal
 import threading
 import time
 import uuid
@@ -181,6 +182,12 @@ def _poll(find, timeout: float = 20):
     return None
 
 
+def _assert_killed(topology, name: str) -> None:
+    """The process really died of SIGKILL (a graceful stop would exit 0 or by SIGTERM/SIGINT)."""
+    process = topology.processes[name]
+    assert not process.alive and process.process.returncode == -signal.SIGKILL, process.process.returncode
+
+
 def _wait_for(check, timeout: float = CONVERGE_S):
     deadline = time.monotonic() + timeout
     while True:
@@ -232,6 +239,7 @@ def test_alerts_sigkill_mid_stream_then_every_alert_opens_exactly_once(real_topo
     time.sleep(1.0)
     real_topology.kill_process("alerts")
     down_at = time.monotonic()
+    _assert_killed(real_topology, "alerts")
     time.sleep(2.0)  # readings keep being accepted while nobody evaluates them
     real_topology.start_process("alerts")
     up_at = time.monotonic()
@@ -250,7 +258,7 @@ def test_nats_sigkill_during_ingest_loses_no_accepted_reading_or_alert(real_topo
     time.sleep(1.0)
     real_topology.kill_process("nats")
     down_at = time.monotonic()
-    assert not real_topology.processes["nats"].alive
+    _assert_killed(real_topology, "nats")
     time.sleep(1.5)
     real_topology.start_process("nats")
     up_at = time.monotonic()
@@ -269,6 +277,7 @@ def test_devices_sigkill_refuses_readings_with_503_retry_after_until_it_is_back(
     time.sleep(0.8)
     real_topology.kill_process("devices")
     down_at = time.monotonic()
+    _assert_killed(real_topology, "devices")
     try:
         # While devices is down: its own routes are Envoy's 503, others keep working.
         for path in ("/devices", f"/devices/{devices[0]}"):
@@ -334,7 +343,7 @@ def test_postgres_sigkill_under_writes_to_every_database_then_every_service_reco
     time.sleep(1.0)
     real_topology.kill_process("postgres")
     down_at = time.monotonic()
-    assert not real_topology.processes["postgres"].alive
+    _assert_killed(real_topology, "postgres")
     time.sleep(2.0)
     real_topology.start_process("postgres")
     up_at = time.monotonic()
@@ -372,7 +381,7 @@ def test_alerts_sigkill_between_opening_and_escalation_still_escalates_on_time(r
     assert alert and alert["level"] == 1 and alert["escalated_at"] is None, alert
     real_topology.kill_process("alerts")
     killed_at = datetime.now(timezone.utc)
-    assert not real_topology.processes["alerts"].alive
+    _assert_killed(real_topology, "alerts")
     opened = parse_ts(alert["opened_at"])
     time.sleep(max(0.0, (opened.timestamp() + setting + 0.5) - time.time()))  # due while alerts is dead
     real_topology.start_process("alerts")
