@@ -1,6 +1,7 @@
-"""Cross-cutting HTTP rules: request ids and CORS headers."""
+"""Cross-cutting HTTP rules: request ids, CORS headers, and what a command answers."""
 
 import re
+from dataclasses import dataclass
 
 from .ids import new_id
 
@@ -11,6 +12,15 @@ CORS_ALLOW_METHODS = "GET,POST,PATCH,DELETE,OPTIONS"
 CORS_ALLOW_HEADERS = "Authorization,Content-Type,Idempotency-Key,X-Request-Id"
 CORS_EXPOSE_HEADERS = "Location,X-Request-Id,Retry-After"
 CORS_MAX_AGE = "600"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command answers (and an Idempotency-Key replays): status, JSON body, optional Location."""
+
+    status: int
+    body: dict
+    location: str | None = None
 
 
 def valid_request_id(value: object) -> bool:

@@ -176,4 +176,4 @@ def test_a_post_devices_retried_after_the_move_replays_the_stage1_answer(seeded,
             await db.close()
 
     replayed = anyio.run(run)
-    assert (replayed.status, replayed.body, replayed.headers) == (201, json.loads(body), {"Location": location})
+    assert (replayed.status, replayed.body, replayed.location) == (201, json.loads(body), location)

@@ -1,5 +1,4 @@
-"""Users and tokens."""
-from __future__ import annotations
+"""Users and tokens: register, log in, the caller's own account."""
 
 from homesense_core.ids import new_id
 from homesense_core.model import User, user_to_json
@@ -9,12 +8,13 @@ from homesense_core.throttle import AccountThrottle
 from homesense_core.tokens import TokenIssuer
 from homesense_core.validation import parse_new_user, parse_token_request
 
-from stage1_monolith.services.common import Clock, UnitOfWorkFactory
+# Stage 1 passes a unit-of-work factory: each use case is one SQLite transaction.
+from .common import Clock, UnitOfWorkFactory
 
 
 def register_user(uow: UnitOfWorkFactory, body: dict, clock: Clock,
                   throttle: AccountThrottle | None = None, client: str = "") -> dict:
-    """Create an account; 409 when the username is taken, 429 past the client's budget."""
+    """Create a user; Conflict when the username is taken; 429 past the client's budget."""
     spec = parse_new_user(body)
     if throttle is not None:
         throttle.check_registration(client, clock().timestamp())
@@ -23,7 +23,7 @@ def register_user(uow: UnitOfWorkFactory, body: dict, clock: Clock,
     with uow(write=True) as tx:
         if tx.users.get_by_username(spec.username) is not None:
             raise username_taken()
-        user = User(id=new_id(), username=spec.username, password_hash=password_hash, created_at=clock())
+        user = User(new_id(), spec.username, password_hash, clock())
         tx.users.add(user)
         tx.commit()
     return user_to_json(user)
@@ -31,7 +31,7 @@ def register_user(uow: UnitOfWorkFactory, body: dict, clock: Clock,
 
 def issue_token(uow: UnitOfWorkFactory, issuer: TokenIssuer, body: dict, clock: Clock,
                 throttle: AccountThrottle | None = None, client: str = "") -> dict:
-    """Exchange username and password for a bearer token; one answer for every failure,
+    """An access token for valid credentials; one answer for unknown user and wrong password;
     429 + Retry-After while the username or the client is locked out (checked first)."""
     request = parse_token_request(body)
     if throttle is not None:

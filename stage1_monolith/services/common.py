@@ -1,10 +1,11 @@
-"""Types shared by the use cases: results and idempotency records."""
+"""Types shared by the use cases: the unit-of-work factory, the clock, idempotency records."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Protocol
 
+from homesense_core.http import Result
 from homesense_core.idempotency import REPLAY, decide, is_fresh
 
 from stage1_monolith.adapters.ports import StoredResponse, UnitOfWork
@@ -15,15 +16,6 @@ Publish = Callable[[str, dict], None]  # (owner user id, push message)
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, write: bool = False) -> UnitOfWork: ...
-
-
-@dataclass(frozen=True)
-class Result:
-    """What a command answers: status, JSON body and an optional Location."""
-
-    status: int
-    body: dict
-    location: str | None = None
 
 
 @dataclass(frozen=True)

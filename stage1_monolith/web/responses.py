@@ -6,9 +6,8 @@ import json
 from flask import Response, request
 
 from homesense_core.bodies import decode_json_body
+from homesense_core.http import Result
 from homesense_core.problems import PROBLEM_CONTENT_TYPE, ProblemError
-
-from stage1_monolith.services.common import Result
 
 
 def json_body() -> dict:

@@ -4,6 +4,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence
 
+import httpx
 from fastapi import APIRouter, FastAPI
 
 from .db import Database
@@ -25,6 +26,14 @@ def service_database(settings: DatabaseSettings, schema_sql: str) -> Database:
 def service_bus(settings: NatsSettings) -> Bus:
     """The service's NATS connection, named after the service so the server can tell clients apart."""
     return Bus(settings.nats_url, Topology(settings.events_namespace), settings.service_name)
+
+
+def service_http_client(timeout: float = 5.0) -> httpx.AsyncClient:
+    """The one pooled HTTP client a service calls its peers with (JWKS, devices); close it on shutdown.
+
+    Creating it opens no connection: the composition root makes it and hands it to every caller.
+    """
+    return httpx.AsyncClient(timeout=timeout, headers={"Accept": "application/json"})
 
 
 @dataclass(frozen=True)

@@ -10,25 +10,26 @@ Service-to-service routes (/internal/...) need the deployment's shared service t
 import time
 from typing import Awaitable, Callable
 
+import httpx
+
 from homesense_core.problems import ServiceUnavailable, Unauthorized
 # The service-token rule is homesense_core's (the monolith's /internal routes check it too).
 from homesense_core.tokens import (SERVICE_TOKEN_HEADER, TOKEN_FAILURE_DETAIL, Claims,  # noqa: F401
                                    TokenVerifier, check_service_token)
 
-from .http_client import get_json
 
 
-
-def identity_jwks(identity_url: str) -> Callable[[], Awaitable[dict]]:
-    """A fetcher of GET {identity}/.well-known/jwks.json."""
+def identity_jwks(http: httpx.AsyncClient, identity_url: str) -> Callable[[], Awaitable[dict]]:
+    """A fetcher of GET {identity}/.well-known/jwks.json over the service's shared client."""
     url = identity_url.rstrip("/") + "/.well-known/jwks.json"
 
     async def fetch() -> dict:
         try:
-            status, body = await get_json(url, timeout=5)
-        except ConnectionError as exc:
+            response = await http.get(url)
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.TransportError, ValueError) as exc:
             raise ServiceUnavailable("The identity service is unavailable.") from exc
-        if status != 200 or not isinstance(body, dict):
+        if not isinstance(body, dict):
             raise ServiceUnavailable("The identity service is unavailable.")
         return body
 

@@ -3,12 +3,13 @@
 from abc import ABC, abstractmethod
 from urllib.parse import quote
 
+import httpx
+
 from homesense_core.integration_events import device_from_snapshot
 from homesense_core.model import Device
 from homesense_core.problems import ServiceUnavailable
 
 from .auth import SERVICE_TOKEN_HEADER
-from .http_client import get_json
 from .web import request_id_var
 
 
@@ -24,28 +25,27 @@ class DeviceDirectory(ABC):
         device = await self.get(device_id)
         return device if device is not None and device.owner_id == owner_id else None
 
-    async def close(self) -> None:
-        """Release resources."""
-
 
 class HttpDeviceDirectory(DeviceDirectory):
-    """Calls GET /internal/devices/{id} on the devices service."""
+    """Calls GET /internal/devices/{id} on the devices service over the service's shared client."""
 
-    def __init__(self, base_url: str, service_token: str, timeout: float = 5.0):
-        self.base_url, self.timeout = base_url.rstrip("/"), timeout
+    def __init__(self, http: httpx.AsyncClient, base_url: str, service_token: str):
+        self.http, self.base_url = http, base_url.rstrip("/")
         self._service_token = service_token
 
     async def get(self, device_id):
         url = f"{self.base_url}/internal/devices/{quote(device_id, safe='')}"
+        headers = {"X-Request-Id": request_id_var.get(), SERVICE_TOKEN_HEADER: self._service_token}
         try:
-            status, body = await get_json(url, timeout=self.timeout,
-                                          headers={"X-Request-Id": request_id_var.get(),
-                                                   SERVICE_TOKEN_HEADER: self._service_token})
-        except ConnectionError as exc:
+            response = await self.http.get(url, headers=headers)
+            if response.status_code == 404:
+                return None
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.TransportError, ValueError) as exc:
             raise ServiceUnavailable("The devices service is unavailable.") from exc
-        if status not in (200, 404) or (status == 200 and not isinstance(body, dict)):
+        if not isinstance(body, dict):
             raise ServiceUnavailable("The devices service is unavailable.")
-        return device_from_snapshot(body) if status == 200 else None
+        return device_from_snapshot(body)
 
 
 class InMemoryDeviceDirectory(DeviceDirectory):

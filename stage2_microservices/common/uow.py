@@ -8,9 +8,10 @@ import asyncio
 import copy
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from homesense_core.http import Result
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS, PROCEED, decide, is_fresh
 from homesense_core.ids import new_id
 from homesense_core.integration_events import IntegrationEvent
@@ -25,15 +26,6 @@ class OutboxEvent:
     id: str
     event_type: str
     payload: dict
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    """The first response to an idempotent request, replayed for repeats."""
-
-    status: int
-    body: dict | None
-    headers: dict = field(default_factory=dict)
 
 
 class UnitOfWork(ABC):
@@ -84,12 +76,12 @@ class UnitOfWork(ABC):
 
     @abstractmethod
     async def claim_idempotency(self, user_id: str, key: str, fingerprint: str,
-                                now: datetime) -> StoredResponse | None:
+                                now: datetime) -> Result | None:
         """The stored response for a repeat, None for a first use; 422 if the key was used otherwise."""
 
     @abstractmethod
     async def save_idempotency(self, user_id: str, key: str, fingerprint: str,
-                               response: StoredResponse, now: datetime) -> None:
+                               response: Result, now: datetime) -> None:
         """Store the response of a first use, in this transaction."""
 
 
@@ -177,13 +169,15 @@ class PostgresUnitOfWork(UnitOfWork):
                 " body = NULL, headers = NULL WHERE user_id = %s AND key = %s",
                 [fingerprint, now, user_id, key])
             return None
-        return StoredResponse(row["status"], row["body"], row["headers"] or {})
+        return Result(row["status"], row["body"], (row["headers"] or {}).get("Location"))
 
     async def save_idempotency(self, user_id, key, fingerprint, response, now):
         await self.conn.execute(
             "UPDATE idempotency_keys SET status = %s, body = %s, headers = %s"
             " WHERE user_id = %s AND key = %s",
-            [response.status, json.dumps(response.body), json.dumps(response.headers), user_id, key])
+            # The headers column holds what a replay sends back besides the body.
+            [response.status, json.dumps(response.body),
+             json.dumps({"Location": response.location} if response.location else {}), user_id, key])
 
     async def purge_expired_idempotency(self, now: datetime) -> None:
         """Drop records older than the 24 h window."""

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from homesense_core.bodies import decode_json_body
-from homesense_core.http import REQUEST_ID_HEADER, cors_headers, parse_origins, request_id_from
+from homesense_core.http import REQUEST_ID_HEADER, Result, cors_headers, parse_origins, request_id_from
 from homesense_core.logformat import JsonLogFormatter
 from homesense_core.logsafe import EscapeControls
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, FieldError, ProblemError,
@@ -164,6 +164,16 @@ async def caller_id(request: Request) -> str:
 async def read_json(request: Request) -> dict:
     """The JSON object body, with the core's 413/415/400/422 rules."""
     return decode_json_body(await request.body(), request.headers.get("content-type"))
+
+
+def location_header(result: Result) -> dict:
+    """{"Location": ...} for a result that names what it created, else {}."""
+    return {"Location": result.location} if result.location else {}
+
+
+def result_response(result: Result) -> Response:
+    """A command's result (maybe replayed) as a JSON response."""
+    return json_response(result.body, result.status, location_header(result))
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:

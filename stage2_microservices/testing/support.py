@@ -1,11 +1,12 @@
-"""Test helpers: a synchronous ASGI client, and real PostgreSQL / nats-server processes.
+"""Test helpers: real PostgreSQL / nats-server processes, test tokens, a uvicorn thread.
+
+In-process HTTP tests use FastAPI's TestClient (httpx) directly.
 
 Servers start once per test process on free 127.0.0.1 ports and are stopped (by pid) at exit.
 """
 
 from homesense_core import ports
 import atexit
-import json as jsonlib
 import os
 import pwd
 import shutil
@@ -14,138 +15,9 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.parse
 import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
-
-import anyio
-from anyio.from_thread import start_blocking_portal
-
-# --- a small ASGI client (httpx, which TestClient needs, is not installed) ---------------
-
-
-@dataclass
-class Reply:
-    """A response as the test sees it."""
-
-    status_code: int
-    headers: dict
-    content: bytes
-
-    def json(self):
-        """Decoded body."""
-        return jsonlib.loads(self.content)
-
-
-class AppClient:
-    """Drives an ASGI app (lifespan included) from synchronous tests through an event-loop thread."""
-
-    def __init__(self, app, default_headers: dict | None = None):
-        self.app, self.default_headers = app, dict(default_headers or {})
-        self._portal_cm = start_blocking_portal()
-        self.portal = self._portal_cm.__enter__()
-        self._to_app = self._from_app = None
-        self.portal.call(self._make_streams)
-        self.portal.start_task_soon(self._run_lifespan)
-        self.portal.call(self._startup)
-
-    async def _make_streams(self):
-        self._to_app = anyio.create_memory_object_stream(10)
-        self._from_app = anyio.create_memory_object_stream(10)
-
-    async def _run_lifespan(self):
-        to_app_recv, from_app_send = self._to_app[1], self._from_app[0]
-        try:
-            await self.app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
-                           to_app_recv.receive, from_app_send.send)
-        except Exception as exc:  # surfaced as a failed startup
-            await from_app_send.send({"type": "lifespan.startup.failed", "message": repr(exc)})
-
-    async def _startup(self):
-        await self._to_app[0].send({"type": "lifespan.startup"})
-        message = await self._from_app[1].receive()
-        if message["type"] != "lifespan.startup.complete":
-            raise RuntimeError(f"startup failed: {message}")
-
-    async def _shutdown(self):
-        await self._to_app[0].send({"type": "lifespan.shutdown"})
-        with anyio.fail_after(10):
-            await self._from_app[1].receive()
-
-    def close(self):
-        """Run the shutdown half of the lifespan and stop the loop thread."""
-        try:
-            self.portal.call(self._shutdown)
-        finally:
-            self._portal_cm.__exit__(None, None, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def run(self, async_fn, *args):
-        """Run a coroutine function on the app's loop (to reach app internals)."""
-        return self.portal.call(async_fn, *args)
-
-    def request(self, method: str, path: str, *, json=None, content: bytes | None = None,
-                headers: dict | None = None, params: dict | None = None) -> Reply:
-        """One HTTP exchange."""
-        all_headers = {**self.default_headers, **(headers or {})}
-        if json is not None:
-            content = jsonlib.dumps(json).encode()
-            all_headers.setdefault("content-type", "application/json")
-        return self.portal.call(self._request, method, path, content or b"", all_headers, params)
-
-    async def _request(self, method, path, body, headers, params):
-        path, _, query = path.partition("?")
-        if params:
-            query = urllib.parse.urlencode(params)
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-            "scheme": "http", "path": urllib.parse.unquote(path), "raw_path": path.encode(),
-            "root_path": "", "query_string": query.encode(), "client": ("127.0.0.1", 1),
-            "server": ("testserver", 80),
-            "headers": [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()]
-            + [(b"host", b"testserver"), (b"content-length", str(len(body)).encode())],
-        }
-        sent = False
-        status, out_headers, chunks = 0, {}, []
-
-        async def receive():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await anyio.sleep_forever()
-
-        async def send(message):
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for k, v in message.get("headers", []):
-                    out_headers[k.decode("latin-1").lower()] = v.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, send)
-        return Reply(status, out_headers, b"".join(chunks))
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def patch(self, path, **kw):
-        return self.request("PATCH", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
-
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
     """Poll predicate() until it returns a truthy value; AssertionError on timeout."""

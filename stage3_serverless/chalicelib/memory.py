@@ -46,7 +46,7 @@ class MemoryDevices(ports.DeviceRepository):
         device = self.items.get(device_id)
         return device if device is not None and device.owner_id == owner_id else None
 
-    def list(self, owner_id, limit, after_id):
+    def list_for_owner(self, owner_id, limit, after_id):
         mine = sorted((d for d in self.items.values() if d.owner_id == owner_id), key=lambda d: d.id)
         return [d for d in mine if after_id is None or d.id > after_id][:limit]
 

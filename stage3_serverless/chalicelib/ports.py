@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterator
 
+from homesense_core.http import Result
 from homesense_core.integration_events import ReadingsAccepted
 from homesense_core.model import Alert, Device, Reading, User
 from homesense_core.tokens import SigningKey
@@ -16,20 +17,11 @@ PENDING_SECONDS = 60
 
 
 @dataclass(frozen=True)
-class StoredResponse:
-    """The first response to a request made with an Idempotency-Key."""
-
-    status: int
-    body: dict
-    location: str | None
-
-
-@dataclass(frozen=True)
 class IdempotencyRecord:
     """A claimed key: its fingerprint and, once the request finished, its response."""
 
     fingerprint: str
-    response: StoredResponse | None
+    response: Result | None
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,7 @@ class DeviceRepository(abc.ABC):
         """The owner's device, or None (also for another owner's device)."""
 
     @abc.abstractmethod
-    def list(self, owner_id: str, limit: int, after_id: str | None) -> list[Device]:
+    def list_for_owner(self, owner_id: str, limit: int, after_id: str | None) -> list[Device]:
         """Oldest first, strictly after after_id."""
 
     @abc.abstractmethod
@@ -99,7 +91,11 @@ class ReadingRepository(abc.ABC):
 
     @abc.abstractmethod
     def scan(self, device_id: str, from_: datetime | None, to: datetime | None) -> Iterator[Reading]:
-        """Every reading in [from_, to), for the summary."""
+        """Every reading in [from_, to), in (recorded_at, seq) order."""
+
+    def values(self, device_id: str, from_: datetime | None, to: datetime | None) -> Iterator[tuple[float, datetime]]:
+        """(value, recorded_at) of every reading in [from_, to), for the summary."""
+        return ((r.value, r.recorded_at) for r in self.scan(device_id, from_, to))
 
     @abc.abstractmethod
     def delete_all(self, device_id: str) -> None:
@@ -155,7 +151,7 @@ class IdempotencyStore(abc.ABC):
         """None when the key was free and is now ours; else the live record that holds it."""
 
     @abc.abstractmethod
-    def complete(self, user_id: str, key: str, response: StoredResponse) -> None:
+    def complete(self, user_id: str, key: str, response: Result) -> None:
         """Remember the response of a claimed key."""
 
     @abc.abstractmethod

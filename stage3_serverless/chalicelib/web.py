@@ -6,14 +6,13 @@ import logging
 from chalice import Chalice, Response
 
 from homesense_core.bodies import decode_json_body
-from homesense_core.http import REQUEST_ID_HEADER, cors_headers, request_id_from
+from homesense_core.http import REQUEST_ID_HEADER, Result, cors_headers, request_id_from
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, InternalError, MethodNotAllowed, NotFound,
                                      ProblemError, ServiceUnavailable, Unauthorized, problem_dict,
                                      slug_for_status)
 
 from . import container, logs
 from .aws_clients import unavailable
-from .ports import StoredResponse
 
 log = logging.getLogger("homesense.web")
 
@@ -53,7 +52,7 @@ def handles_problems(view):
     return wrapper
 
 
-def as_response(stored: StoredResponse) -> Response:
+def as_response(stored: Result) -> Response:
     """A service result (maybe replayed) as an HTTP response."""
     headers = {"Location": stored.location} if stored.location else {}
     return Response(body=stored.body, status_code=stored.status, headers=headers)

@@ -3,10 +3,10 @@
 import asyncio
 
 import pytest
+from fastapi.testclient import TestClient
 
 from stage2_microservices.common.app import build_service_app
 from stage2_microservices.common.settings import BaseServiceSettings
-from stage2_microservices.testing.support import AppClient
 
 pytestmark = pytest.mark.anyio
 SETTINGS = BaseServiceSettings(service_name="test")
@@ -83,11 +83,11 @@ async def test_a_failed_startup_closes_what_had_already_opened():
 
 def test_healthz_checks_exactly_the_dependencies_the_service_has():
     app = build_service_app("t", SETTINGS, db=FakeDatabase([], up=False), bus=FakeBus([]))
-    with AppClient(app) as client:
+    with TestClient(app) as client:
         reply = client.get("/healthz")
     assert reply.status_code == 503
     assert reply.json()["checks"] == {"database": False, "nats": True}
-    with AppClient(build_service_app("t", SETTINGS)) as client:
+    with TestClient(build_service_app("t", SETTINGS)) as client:
         reply = client.get("/healthz")
         assert (reply.status_code, reply.json()["checks"]) == (200, {})
         assert client.get("/health").json()["stage"] == "microservices"

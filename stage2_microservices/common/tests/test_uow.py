@@ -5,12 +5,13 @@ from datetime import timedelta
 import pytest
 
 from homesense_core.clock import utcnow
+from homesense_core.http import Result
 from homesense_core.integration_events import DeviceChanged
 from homesense_core.model import Device
 from homesense_core.problems import ValidationFailed
 
 from stage2_microservices.common.uow import (COMMON_SCHEMA, InMemoryUnitOfWork, MemoryState,
-                                              PostgresUnitOfWork, StoredResponse)
+                                              PostgresUnitOfWork)
 from stage2_microservices.testing.support import open_database
 
 pytestmark = pytest.mark.anyio
@@ -83,7 +84,7 @@ class TestUnitOfWork:
     async def test_idempotency_replays_the_first_response(self, harness):
         uow, _ = harness
         now = utcnow()
-        first = StoredResponse(201, {"id": "x"}, {"Location": "/devices/x"})
+        first = Result(201, {"id": "x"}, "/devices/x")
         async with uow() as u:
             assert await u.claim_idempotency("u1", "k", "fp", now) is None
             await u.save_idempotency("u1", "k", "fp", first, now)
@@ -97,7 +98,7 @@ class TestUnitOfWork:
         now = utcnow()
         async with uow() as u:
             await u.claim_idempotency("u1", "k", "fp", now)
-            await u.save_idempotency("u1", "k", "fp", StoredResponse(202, {"accepted": 1}), now)
+            await u.save_idempotency("u1", "k", "fp", Result(202, {"accepted": 1}), now)
             await u.commit()
         async with uow() as u:
             with pytest.raises(ValidationFailed) as err:
@@ -109,7 +110,7 @@ class TestUnitOfWork:
         then = utcnow() - timedelta(hours=25)
         async with uow() as u:
             await u.claim_idempotency("u1", "k", "fp", then)
-            await u.save_idempotency("u1", "k", "fp", StoredResponse(202, {"accepted": 1}), then)
+            await u.save_idempotency("u1", "k", "fp", Result(202, {"accepted": 1}), then)
             await u.commit()
         async with uow() as u:
             assert await u.claim_idempotency("u1", "k", "other", utcnow()) is None

@@ -3,12 +3,13 @@
 import psycopg
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from homesense_core.problems import Conflict
 
 from stage2_microservices.common.settings import BaseServiceSettings, DatabaseSettings, NatsSettings
-from stage2_microservices.testing.support import AppClient, bearer, tokens_verifier
+from stage2_microservices.testing.support import bearer, tokens_verifier
 from stage2_microservices.common.web import caller_id, install_edges, json_response, read_json
 
 
@@ -35,7 +36,7 @@ def client():
     async def bug():
         raise KeyError("secret internals")
 
-    with AppClient(app) as c:
+    with TestClient(app) as c:
         yield c
 
 

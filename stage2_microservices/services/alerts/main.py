@@ -4,7 +4,7 @@ import asyncio
 
 from fastapi import FastAPI
 
-from stage2_microservices.common.app import build_service_app, service_persistence
+from stage2_microservices.common.app import build_service_app, service_http_client, service_persistence
 from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.devices_client import DeviceDirectory, HttpDeviceDirectory
@@ -23,11 +23,12 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
     """Wire the service; pass uow_factory and devices (fakes) to run without Postgres, NATS, devices."""
     settings = settings or AlertsSettings()
     configure_logging(settings.service_name, settings.log_level)
-    verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
+    http = service_http_client()  # one pool for every call to a peer, closed on shutdown
+    verifier = verifier or JwksVerifier(identity_jwks(http, settings.identity_url))
     store = service_persistence(settings, schema_sql(), PostgresAlertsUnitOfWork,
                                 uow_factory=uow_factory, db=db, bus=bus)
     relay, bus = store.relay, store.bus
-    devices = devices or HttpDeviceDirectory(settings.devices_url,
+    devices = devices or HttpDeviceDirectory(http, settings.devices_url,
                                              settings.service_token.get_secret_value())
     service = AlertService(store.uow_factory, devices, on_commit=store.on_commit)
 
@@ -46,7 +47,7 @@ def create_app(settings: AlertsSettings | None = None, *, uow_factory=None,
             ("escalation", scheduler),
         ]
     app = build_service_app("HomeSense alerts", settings, db=store.db, bus=bus, background=background,
-                            routers=[build_router(service)], on_close=[devices.close],
+                            routers=[build_router(service)], on_close=[http.aclose],
                             verifier=verifier)
     app.state.service = service
     return app

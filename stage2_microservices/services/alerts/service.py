@@ -122,8 +122,9 @@ class AlertService:
 
     # --- requests ----------------------------------------------------------------------
 
-    async def list_alerts(self, owner_id: str, query) -> dict:
-        """Newest first, only alerts of devices not deleted (as far as device events have told us)."""
+    async def list_alerts(self, owner_id: str, query: dict) -> dict:
+        """One page of the caller's alerts, newest first, filtered by status and device."""
+        # Only alerts of devices not deleted (as far as device events have told us) show.
         q = parse_alerts_query(query)
         after = ALERTS.position(q.cursor)
         async with self.uow() as uow:
@@ -157,7 +158,8 @@ class AlertService:
             # so the alert's own record is enough to show it until devices answers again.
             return True
 
-    async def _visible(self, owner_id: str, alert_id: str) -> Alert:
+    async def owned_alert(self, owner_id: str, alert_id: str) -> Alert:
+        """The caller's alert; NotFound for a missing or foreign one (or one of a deleted device)."""
         async with self.uow() as uow:
             alert = await uow.alerts.get(alert_id)
             projected = await uow.devices.get_many({alert.device_id}) if alert is not None else {}
@@ -167,12 +169,12 @@ class AlertService:
         return alert
 
     async def get_alert(self, owner_id: str, alert_id: str) -> dict:
-        """One alert of a device the caller still owns."""
-        return alert_to_json(await self._visible(owner_id, alert_id))
+        """One of the caller's alerts."""
+        return alert_to_json(await self.owned_alert(owner_id, alert_id))
 
     async def acknowledge_alert(self, owner_id: str, alert_id: str) -> dict:
-        """Acknowledge (idempotent); 409 when resolved; stops escalation."""
-        await self._visible(owner_id, alert_id)
+        """Acknowledge (stops escalation); repeats are no-ops, a resolved alert is a Conflict."""
+        await self.owned_alert(owner_id, alert_id)
         async with self.uow() as uow:
             alert = await uow.alerts.get(alert_id, for_update=True)
             if alert is None:

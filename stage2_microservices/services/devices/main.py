@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from stage2_microservices.common.app import build_service_app, service_persistence
+from stage2_microservices.common.app import build_service_app, service_http_client, service_persistence
 from stage2_microservices.common.auth import JwksVerifier, identity_jwks
 from stage2_microservices.common.db import Database
 from stage2_microservices.common.messaging import Bus
@@ -19,7 +19,8 @@ def create_app(settings: DevicesSettings | None = None, *, uow_factory=None, db:
     """Wire the service; pass uow_factory (an in-memory fake) to run without Postgres and NATS."""
     settings = settings or DevicesSettings()
     configure_logging(settings.service_name, settings.log_level)
-    verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
+    http = service_http_client()  # one pool for every call to a peer, closed on shutdown
+    verifier = verifier or JwksVerifier(identity_jwks(http, settings.identity_url))
     store = service_persistence(settings, schema_sql(), PostgresDevicesUnitOfWork,
                                 uow_factory=uow_factory, db=db, bus=bus)
     relay, bus = store.relay, store.bus
@@ -29,6 +30,6 @@ def create_app(settings: DevicesSettings | None = None, *, uow_factory=None, db:
     background = [("outbox-relay", relay.run)] if relay is not None else []
     app = build_service_app("HomeSense devices", settings, db=store.db, bus=bus, background=background,
                             routers=[build_router(service, settings.service_token.get_secret_value())],
-                            verifier=verifier)
+                            on_close=[http.aclose], verifier=verifier)
     app.state.service = service
     return app

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 
 from stage2_microservices.common.auth import SERVICE_TOKEN_HEADER, check_service_token
-from stage2_microservices.common.web import caller_id, json_response, read_json
+from stage2_microservices.common.web import caller_id, json_response, read_json, result_response
 
 from .service import DeviceService
 
@@ -19,7 +19,7 @@ def build_router(service: DeviceService, service_token: str) -> APIRouter:
         body = await read_json(request)
         result = await service.create_device(owner, body, request.url.path,
                                              request.headers.get("idempotency-key"))
-        return json_response(result.body, result.status, result.headers)
+        return result_response(result)
 
     @router.get("/devices")
     async def list_devices(request: Request):

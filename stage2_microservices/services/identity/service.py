@@ -55,7 +55,7 @@ class IdentityService:
             raise RateLimited(wait, "Too many new accounts from this client; retry later.")
 
     async def register_user(self, body: dict, client: str = "") -> dict:
-        """201 body of POST /users; Conflict if the username is taken; 429 past the client's budget."""
+        """Create a user; Conflict when the username is taken; 429 past the client's budget."""
         new = parse_new_user(body)
         await self._check_registration(client, self.clock().timestamp())
         password_hash = await run_in_threadpool(hash_password, new.password)
@@ -66,8 +66,8 @@ class IdentityService:
         return user_to_json(user)
 
     async def issue_token(self, body: dict, client: str = "") -> dict:
-        """200 body of POST /auth/token; the same 401 for unknown user and wrong password;
-        429 + Retry-After while the username or the client is locked out (before any check)."""
+        """An access token for valid credentials; one answer for unknown user and wrong password;
+        429 + Retry-After while the username or the client is locked out (checked first)."""
         request = parse_token_request(body)
         await self._check_login(request.username, client, self.clock().timestamp())
         async with self.uow() as uow:
@@ -82,7 +82,7 @@ class IdentityService:
         return {"access_token": token, "token_type": "Bearer", "expires_in": request.expires_in}
 
     async def me(self, user_id: str) -> dict:
-        """The caller's account; 401 if the token outlived the account."""
+        """The caller's own account."""
         async with self.uow() as uow:
             user = await uow.users.by_id(user_id)
         if user is None:

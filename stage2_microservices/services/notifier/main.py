@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from stage2_microservices.common.app import build_service_app, service_bus
+from stage2_microservices.common.app import build_service_app, service_bus, service_http_client
 from stage2_microservices.common.messaging import Bus
 from stage2_microservices.common.web import configure_logging
 
@@ -21,7 +21,8 @@ def create_app(settings: NotifierSettings | None = None, *, bus: Bus | None = No
     configure_logging(settings.service_name, settings.log_level)
     hub = hub or Hub()
     service = NotifierService(hub)
-    verifier = verifier or JwksVerifier(identity_jwks(settings.identity_url))
+    http = service_http_client()  # one pool for every call to a peer, closed on shutdown
+    verifier = verifier or JwksVerifier(identity_jwks(http, settings.identity_url))
     if subscribe:
         bus = bus or service_bus(settings)
 
@@ -29,6 +30,7 @@ def create_app(settings: NotifierSettings | None = None, *, bus: Bus | None = No
     # so the subscription is made once at startup rather than run as a supervised task.
     on_start = [lambda: bus.subscribe_new("alert", service.on_alert_event)] if bus is not None else []
     app = build_service_app("HomeSense notifier", settings, bus=bus, on_start=on_start,
-                            routers=[build_router(service, hub, verifier)], verifier=verifier)
+                            routers=[build_router(service, hub, verifier)], on_close=[http.aclose],
+                            verifier=verifier)
     app.state.service, app.state.hub = service, hub
     return app

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Request
 
-from stage2_microservices.common.web import caller_id, json_response, read_json
+from stage2_microservices.common.web import caller_id, json_response, read_json, result_response
 
 from .service import TelemetryService
 
@@ -18,7 +18,7 @@ def build_router(service: TelemetryService) -> APIRouter:
         body = await read_json(request)
         result = await service.accept_readings(owner, device_id, body, request.url.path,
                                                request.headers.get("idempotency-key"))
-        return json_response(result.body, result.status, result.headers)
+        return result_response(result)
 
     @router.get("/devices/{device_id}/readings")
     async def get_readings(device_id: str, request: Request):

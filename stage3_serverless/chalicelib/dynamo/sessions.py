@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from botocore.exceptions import ClientError
 
+from homesense_core.http import Result
 from homesense_core.idempotency import IDEMPOTENCY_TTL_SECONDS
 
 from .. import ports
@@ -44,8 +45,7 @@ class DynamoIdempotency(ports.IdempotencyStore):
             if held is not None:
                 response = None
                 if "status" in held:
-                    response = ports.StoredResponse(int(held["status"]), json.loads(held["body"]),
-                                                    held.get("location"))
+                    response = Result(int(held["status"]), json.loads(held["body"]), held.get("location"))
                 return ports.IdempotencyRecord(held["fingerprint"], response)
         raise RuntimeError("could not claim the idempotency key")
 

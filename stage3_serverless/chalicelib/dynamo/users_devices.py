@@ -51,7 +51,7 @@ class DynamoDevices(ports.DeviceRepository):
         item = self.table.get(it.device_key(owner_id, device_id))
         return it.device_from(item) if item else None
 
-    def list(self, owner_id, limit, after_id):
+    def list_for_owner(self, owner_id, limit, after_id):
         # BETWEEN with an inclusive lower bound, then the cursor item itself is skipped.
         low = f"DEVICE#{after_id}" if after_id else "DEVICE#"
         found = []

@@ -1,4 +1,4 @@
-"""Users, tokens and the JWKS."""
+"""Users and tokens: register, log in, the caller's own account (and the keys that sign tokens)."""
 
 from homesense_core.ids import new_id
 from homesense_core.model import User, user_to_json
@@ -8,6 +8,7 @@ from homesense_core.throttle import AccountThrottle
 from homesense_core.tokens import Claims, TokenIssuer, TokenVerifier
 from homesense_core.validation import parse_new_user, parse_token_request
 
+# Stage 3 passes its Dependencies: no transactions, so every write is conditional on what it read.
 from ..container import Dependencies
 
 _verifiers: dict[str, TokenVerifier] = {}
@@ -21,8 +22,9 @@ def register_user(deps: Dependencies, body: dict, client: str = "") -> dict:
     """Create a user; Conflict when the username is taken; 429 past the client's budget."""
     spec = parse_new_user(body)
     _throttle(deps).check_registration(client, deps.clock().timestamp())
-    user = User(new_id(), spec.username, hash_password(spec.password), deps.clock())
-    deps.users.add(user)
+    password_hash = hash_password(spec.password)
+    user = User(new_id(), spec.username, password_hash, deps.clock())
+    deps.users.add(user)  # conditional on the username: Conflict when it is taken
     return user_to_json(user)
 
 
@@ -44,7 +46,7 @@ def issue_token(deps: Dependencies, body: dict, client: str = "") -> dict:
 
 
 def me(deps: Dependencies, user_id: str) -> dict:
-    """The caller's profile."""
+    """The caller's own account."""
     user = deps.users.get(user_id)
     if user is None:
         raise account_gone()

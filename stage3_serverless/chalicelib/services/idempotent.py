@@ -2,14 +2,14 @@
 
 from typing import Callable
 
+from homesense_core.http import Result
 from homesense_core.idempotency import REPLAY, decide, fingerprint, validate_key
 
 from ..container import Dependencies
-from ..ports import StoredResponse
 
 
 def run(deps: Dependencies, user_id: str, key: str | None, method: str, path: str, body: dict,
-        action: Callable[[], StoredResponse]) -> StoredResponse:
+        action: Callable[[], Result]) -> Result:
     """action() once per (user, key, body) within 24 h; without a key, just action()."""
     if key is None:
         return action()

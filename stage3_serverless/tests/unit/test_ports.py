@@ -13,8 +13,9 @@ from chalicelib.dynamo.readings import DynamoReadings
 from chalicelib.dynamo.sessions import DynamoConnections, DynamoIdempotency
 from chalicelib.dynamo.table import Table
 from chalicelib.dynamo.users_devices import DynamoDevices, DynamoUsers
-from chalicelib.ports import Connection, StoredResponse
+from chalicelib.ports import Connection
 from chalicelib.services.devices import time_ordered_id
+from homesense_core.http import Result
 from homesense_core.ids import new_id
 from homesense_core.integration_events import AcceptedReading, ReadingsAccepted
 from homesense_core.model import Alert, Device, Reading, User
@@ -82,8 +83,8 @@ class TestDevices:
         for d in reversed(made):
             repos.devices.add(d)
         repos.devices.add(a_device(owner="someone-else"))
-        assert repos.devices.list("owner1", 10, None) == made
-        assert repos.devices.list("owner1", 2, made[0].id) == made[1:3]
+        assert repos.devices.list_for_owner("owner1", 10, None) == made
+        assert repos.devices.list_for_owner("owner1", 2, made[0].id) == made[1:3]
 
     def test_update_and_delete_report_missing_devices(self, repos):
         d = a_device()
@@ -206,7 +207,7 @@ class TestIdempotency:
         assert store.claim("u1", "k", "fp", T0) is None
         held = store.claim("u1", "k", "other", T0)
         assert (held.fingerprint, held.response) == ("fp", None)
-        response = StoredResponse(201, {"id": "x", "n": [1.5]}, "/devices/x")
+        response = Result(201, {"id": "x", "n": [1.5]}, "/devices/x")
         store.complete("u1", "k", response)
         assert store.claim("u1", "k", "fp", T0 + timedelta(hours=23)).response == response
         assert store.claim("u2", "k", "fp", T0) is None  # scoped per user

@@ -1,8 +1,9 @@
 """Devices HTTP API over the in-memory fake: behaviour, errors and the events it queues."""
 
 import pytest
+from fastapi.testclient import TestClient
 
-from stage2_microservices.testing.support import AUTH_SETTINGS, AppClient, bearer, tokens_verifier
+from stage2_microservices.testing.support import AUTH_SETTINGS, bearer, tokens_verifier
 from stage2_microservices.services.devices.main import create_app
 from stage2_microservices.services.devices.memory import InMemoryDevicesUnitOfWork, memory_state
 from stage2_microservices.services.devices.settings import DevicesSettings
@@ -21,7 +22,7 @@ def state():
 def client(state):
     settings = DevicesSettings(database_url="postgresql://unused/x", nats_url="nats://127.0.0.1:1",
                                **AUTH_SETTINGS)
-    with AppClient(create_app(settings, uow_factory=lambda: InMemoryDevicesUnitOfWork(state),
+    with TestClient(create_app(settings, uow_factory=lambda: InMemoryDevicesUnitOfWork(state),
                               verifier=tokens_verifier())) as c:
         yield c
 

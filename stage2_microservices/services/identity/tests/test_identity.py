@@ -4,6 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fastapi.testclient import TestClient
 
 from homesense_core.clock import utcnow
 from homesense_core.model import User
@@ -15,7 +16,7 @@ from stage2_microservices.services.identity.main import create_app
 from stage2_microservices.services.identity.memory import InMemoryIdentityUnitOfWork, memory_state
 from stage2_microservices.services.identity.postgres import PostgresIdentityUnitOfWork, schema_sql
 from stage2_microservices.services.identity.settings import IdentitySettings
-from stage2_microservices.testing.support import AppClient, units_of_work
+from stage2_microservices.testing.support import units_of_work
 
 KEY = SigningKey.generate()
 
@@ -24,7 +25,7 @@ KEY = SigningKey.generate()
 def client(tmp_path):
     state = memory_state()
     settings = IdentitySettings(database_url="postgresql://unused/x", data_dir=tmp_path)
-    with AppClient(create_app(settings, uow_factory=lambda: InMemoryIdentityUnitOfWork(state), key=KEY)) as c:
+    with TestClient(create_app(settings, uow_factory=lambda: InMemoryIdentityUnitOfWork(state), key=KEY)) as c:
         yield c
 
 

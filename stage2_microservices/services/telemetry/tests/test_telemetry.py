@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
 from homesense_core.clock import format_ts, utcnow
 from homesense_core.integration_events import DeviceChanged
 from homesense_core.validation import new_device, parse_new_device
 
 from stage2_microservices.common.devices_client import InMemoryDeviceDirectory
-from stage2_microservices.testing.support import AUTH_SETTINGS, AppClient, bearer, tokens_verifier, units_of_work
+from stage2_microservices.testing.support import AUTH_SETTINGS, bearer, tokens_verifier, units_of_work
 from stage2_microservices.services.telemetry.main import create_app
 from stage2_microservices.services.telemetry.memory import InMemoryTelemetryUnitOfWork, memory_state
 from stage2_microservices.services.telemetry.postgres import PostgresTelemetryUnitOfWork, schema_sql
@@ -32,7 +33,7 @@ def world():
                                  devices_url="http://127.0.0.1:1", **AUTH_SETTINGS)
     app = create_app(settings, uow_factory=lambda: InMemoryTelemetryUnitOfWork(state), devices=directory,
                      verifier=tokens_verifier())
-    with AppClient(app) as client:
+    with TestClient(app) as client:
         yield client, state, device, directory
 
 
