@@ -18,11 +18,10 @@ import json
 import sys
 import time
 import traceback
-from typing import Callable, TextIO
+from typing import TextIO
 
 
-from migration import edge_back
-from migration.data import sqlite_pg
+from migration.data import pg_sqlite, sqlite_pg
 from migration.steps import GROUPS, MONOLITH, STEP_NAMES, Step, previous, step
 
 TECHNIQUE = ("edge write freeze (Envoy 503 problem+json + Retry-After: 1 on the moving groups' writes), "
@@ -39,27 +38,30 @@ def _stderr(message: str) -> None:
 
 # --- data movers: copy and verify per data group, forward (SQLite -> PostgreSQL) and back --------
 class Mover:
-    """Moves one data group between the monolith's SQLite and a service's database."""
+    """Moves one data group between the monolith's SQLite and a service's database.
 
-    def __init__(self, service: str, forward: Callable, verify: Callable, backward: Callable, verify_back: Callable):
+    The copies are the offline migration's own (migration.data), so the live cutover and the
+    backfill share one definition of each group; verification is direction-free."""
+
+    def __init__(self, service: str, group: str):
         self.service = service
-        self.forward, self.verify, self.backward, self.verify_back = forward, verify, backward, verify_back
+        self._forward = getattr(sqlite_pg, f"copy_{group}")
+        self._back = pg_sqlite.COPY_BACK[group]
+        self._verify = getattr(sqlite_pg, f"verify_{group}")
+
+    def forward(self, sqlite_path, dsn: str) -> None:
+        self._forward(sqlite_path, dsn, progress=_stderr)
+
+    def backward(self, sqlite_path, dsn: str) -> None:
+        self._back(dsn, sqlite_path, progress=_stderr)
+
+    def verify(self, sqlite_path, dsn: str):
+        return self._verify(sqlite_path, dsn)
 
 
 def _movers() -> dict[str, Mover]:
-    def forward(copy):
-        return lambda sqlite, dsn: copy(sqlite, dsn, progress=_stderr)
-
-    return {
-        "identity": Mover("identity", forward(sqlite_pg.copy_identity), sqlite_pg.verify_identity,
-                          edge_back.copy_identity_back, edge_back.verify_identity_back),
-        "devices": Mover("devices", forward(sqlite_pg.copy_devices), sqlite_pg.verify_devices,
-                         edge_back.copy_devices_back, edge_back.verify_devices_back),
-        "readings": Mover("telemetry", forward(sqlite_pg.copy_readings), sqlite_pg.verify_readings,
-                          edge_back.copy_readings_back, edge_back.verify_readings_back),
-        "alerts": Mover("alerts", forward(sqlite_pg.copy_alerts), sqlite_pg.verify_alerts,
-                        edge_back.copy_alerts_back, edge_back.verify_alerts_back),
-    }
+    return {"identity": Mover("identity", "identity"), "devices": Mover("devices", "devices"),
+            "readings": Mover("telemetry", "readings"), "alerts": Mover("alerts", "alerts")}
 
 
 def _ms_since(t0: float) -> int:
@@ -167,12 +169,8 @@ class Controller:
             for group in data:
                 mover = movers[group]
                 dsn = topo.database_url(mover.service)
-                if forward:
-                    mover.forward(topo.sqlite_path, dsn)
-                    verification = mover.verify(topo.sqlite_path, dsn)
-                else:
-                    mover.backward(topo.sqlite_path, dsn)
-                    verification = mover.verify_back(topo.sqlite_path, dsn)
+                (mover.forward if forward else mover.backward)(topo.sqlite_path, dsn)
+                verification = mover.verify(topo.sqlite_path, dsn)
                 result["verification"][group] = verification.to_json()
                 phases[f"copy+verify {group}"] = _ms_since(t0)
                 ok = ok and verification.ok

@@ -334,7 +334,14 @@ def test_a_failed_verification_unfreezes_without_switching(monkeypatch):
         def to_json(self):
             return {"source_count": 2, "target_count": 1, "owners_checked": 2, "mismatches": ["u1"]}
 
-    mover = edge_cutover.Mover("identity", lambda *a: None, lambda *a: Bad(), None, None)
+    class BadMover(edge_cutover.Mover):
+        def forward(self, sqlite_path, dsn):
+            pass
+
+        def verify(self, sqlite_path, dsn):
+            return Bad()
+
+    mover = BadMover("identity", "identity")
     monkeypatch.setattr(edge_cutover, "_movers", lambda: {"identity": mover})
     edge = _FakeEdge()
     result = edge_cutover.Controller(edge).command("cutover", "1b")

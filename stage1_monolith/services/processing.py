@@ -1,4 +1,4 @@
-"""Background use cases: drain one outbox event, escalate due alerts."""
+"""Background use cases: drain the outbox, escalate due alerts."""
 from __future__ import annotations
 
 import logging
@@ -19,32 +19,53 @@ Push = tuple[str, dict]  # (owner user id, message), sent only after the commit
 Relay = Callable[[str, dict, str], None]  # (event type, payload, message id): the migration relay
 
 
+def process_pending_events(uow: UnitOfWorkFactory, clock: Clock, relay: Relay | None = None,
+                           limit: int = 1) -> tuple[int, list[Push]]:
+    """Handle up to `limit` pending outbox events, oldest first, in ONE write transaction;
+    (how many, pushes to send after commit).
+
+    SQLite has one writer: a worker that took the write lock once per event queued behind every
+    request's write under load, and pushes fell seconds behind. A batch pays for the lock once.
+    """
+    handled, pushes = 0, []
+    with uow(write=True) as tx:
+        now = clock()
+        while handled < limit:
+            message = tx.outbox.next_pending()
+            if message is None:
+                break
+            pushes += _handle(tx, message, now, relay)
+            # Marked done in the same transaction as the alert changes: exactly-once effects.
+            tx.outbox.mark_done(message.id, now)
+            handled += 1
+        if handled:
+            tx.commit()
+    return handled, pushes
+
+
 def process_next_event(uow: UnitOfWorkFactory, clock: Clock, relay: Relay | None = None) -> tuple[bool, list[Push]]:
     """Handle the oldest pending outbox event; (found one, pushes to send after commit)."""
-    with uow(write=True) as tx:
-        message = tx.outbox.next_pending()
-        if message is None:
-            return False, []
-        now = clock()
-        pushes: list[Push] = []
-        try:
-            event = decode(message.topic, message.payload)
-        except UnknownEvent as exc:
-            event = None
-            log.warning("skipping outbox message %s: %s", message.id, exc)
-        if isinstance(event, ReadingsAccepted):
-            pushes = _apply_readings(tx, event, now)
-            # Under the request id the event carries: one reading can be followed POST to push.
-            log.info("%s: %d readings, %d pushes", event.name, len(event.readings), len(pushes),
-                     extra={"request_id": event.request_id})
-        elif isinstance(event, DeviceChanged):
-            # Only written while the migration relay runs; published before the row is marked done.
-            if relay is not None:
-                relay(message.topic, message.payload, f"stage1-outbox-{message.id}")
-        # Marked done in the same transaction as the alert changes: exactly-once effects.
-        tx.outbox.mark_done(message.id, now)
-        tx.commit()
-    return True, pushes
+    handled, pushes = process_pending_events(uow, clock, relay, limit=1)
+    return handled == 1, pushes
+
+
+def _handle(tx, message, now, relay: Relay | None) -> list[Push]:
+    try:
+        event = decode(message.topic, message.payload)
+    except UnknownEvent as exc:
+        log.warning("skipping outbox message %s: %s", message.id, exc)
+        return []
+    if isinstance(event, ReadingsAccepted):
+        pushes = _apply_readings(tx, event, now)
+        # Under the request id the event carries: one reading can be followed POST to push.
+        log.info("%s: %d readings, %d pushes", event.name, len(event.readings), len(pushes),
+                 extra={"request_id": event.request_id})
+        return pushes
+    if isinstance(event, DeviceChanged) and relay is not None:
+        # Only written while the migration relay runs; published before the row is marked done
+        # (a rolled-back batch publishes again under the same message id, which NATS de-duplicates).
+        relay(message.topic, message.payload, f"stage1-outbox-{message.id}")
+    return []
 
 
 def skip_event(uow: UnitOfWorkFactory, clock: Clock) -> int | None:

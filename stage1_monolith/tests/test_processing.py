@@ -147,3 +147,40 @@ def test_the_worker_logs_the_event_under_the_request_id_of_the_post(memory_uow, 
         world["worker"].run_once()
     assert [(r.getMessage(), r.request_id) for r in caplog.records] == [
         ("reading.accepted: 1 readings, 1 pushes", "req-follow-1")]
+
+
+def test_pending_events_are_handled_in_one_write_transaction(memory_uow, clock, hub, world):
+    for value in (5, 20, 4, 20):
+        post(memory_uow, clock, world, value)
+    writes = []
+
+    def counting_uow(write=False):
+        writes.append(write)
+        return memory_uow(write=write)
+
+    worker = OutboxWorker(counting_uow, clock, hub.publish)
+    assert worker.run_once() == 4
+    # One transaction for the four events, one that finds the outbox empty.
+    assert writes == [True, True]
+    assert pushed_types(hub) == ["alert.opened", "alert.resolved", "alert.opened", "alert.resolved"]
+
+
+def test_a_poison_event_inside_a_batch_costs_only_itself(memory_uow, clock, hub, world, monkeypatch):
+    import stage1_monolith.services.processing as processing
+
+    for value in (5, 20, 666, 4, 20):
+        post(memory_uow, clock, world, value)
+    real = processing._apply_readings
+
+    def poison_666(tx, event, now):
+        if event.readings[0].value == 666:
+            raise RuntimeError("poison")
+        return real(tx, event, now)
+
+    monkeypatch.setattr(processing, "_apply_readings", poison_666)
+    total = sum(world["worker"].run_once() for _ in range(12))
+    assert total == 4  # every event but the poison one, each exactly once
+    assert sorted((a["kind"], a["first_value"], a["status"]) for a in all_alerts(memory_uow, world)) == [
+        ("low", 4.0, "resolved"), ("low", 5.0, "resolved")]
+    with memory_uow() as tx:
+        assert tx.outbox.pending_count() == 0
