@@ -532,6 +532,7 @@ def run_load(base_url: str, ws_url: str, clients: int, seconds: float, drain_s: 
             books.update(result)
     for c in pool:
         c.close()
+    say(f"books checked in {time.monotonic() - drain_start - drained:.1f} s")
     return summarise(tally, books, clients, seconds, elapsed, drained, seed)
 
 
@@ -583,8 +584,10 @@ def run_stage(stage: str, clients: int, seconds: float, drain_s: float, seed: in
         result["start_s"] = round(started, 1)
         return result
     finally:
+        t1 = time.monotonic()
         running.stop()
         running.cleanup()
+        print(f">> stage {stage}: stopped in {time.monotonic() - t1:.1f} s", file=sys.stderr, flush=True)
 
 
 def verdict(result: dict) -> list[str]:
