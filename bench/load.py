@@ -20,7 +20,7 @@ does not give that request, and any broken book. 429 `rate-limited` with an inte
 allowed by the contract on every route: counted, waited out, retried, and not a failure.
 
 `make load-test` (in `make test`) runs every stage for a short time; `make bench` the full run,
-written to docs/bench/load.{json,md}. Exit status 1 on any failure.
+written to docs/bench/load.{json,md,png}. Exit status 1 on any failure.
 """
 
 from __future__ import annotations
@@ -644,7 +644,38 @@ def markdown(results: dict) -> str:
     for s in stages:
         reasons = verdict(results["stages"][s])
         lines.append(f"- stage {s}: " + ("**pass**" if not reasons else "**FAIL**: " + "; ".join(reasons)))
+        late = results["stages"][s].get("pushes_later_than_5s")
+        if late:
+            # Reported, not failed: the check is delivery; the 5 s bound depends on the machine's load.
+            lines.append(f"  - {late} pushes arrived later than the contract's 5 s (reported, not a failure "
+                         "of this check; see docs/bench/README.md)")
     return "\n".join(lines) + "\n"
+
+
+def chart(results: dict, out: Path) -> None:
+    """load.png: request and push latency p50/p99 per stage, throughput in the labels."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    stages = [s for s in ("1", "2", "3") if not results["stages"].get(s, {"crashed": 1}).get("crashed")]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, (key, label) in enumerate((("", "HTTP request"), ("push_", "push (202 → WebSocket)"))):
+        xs = [x + i * 0.4 for x in range(len(stages))]
+        ax.bar(xs, [results["stages"][s][f"{key}p99_ms"] or 0 for s in stages], 0.38, alpha=0.35, color=f"C{i}")
+        ax.bar(xs, [results["stages"][s][f"{key}p50_ms"] or 0 for s in stages], 0.38, color=f"C{i}",
+               label=f"{label}: p50 (solid), p99 (light)")
+    ax.axhline(PUSH_DEADLINE_S * 1000, color="grey", linestyle=":", linewidth=1)
+    ax.set_yscale("log")
+    ax.set_xticks([x + 0.2 for x in range(len(stages))],
+                  [f"stage {s}\n{results['stages'][s]['rps']} req/s, {results['stages'][s]['five_xx']} 5xx" for s in stages],
+                  fontsize=8)
+    ax.set_ylabel("ms (dotted: the contract's 5 s push bound)")
+    ax.set_title(f"{results['meta']['clients']} clients, {results['meta']['seconds']:.0f} s per stage, mixed load")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "load.png", dpi=110)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -655,8 +686,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain-seconds", type=float, default=60.0,
                         help="longest wait for pushes still in flight after the load")
     parser.add_argument("--seed", type=int, default=None, help="reproduce a run's choices (printed at the start)")
-    parser.add_argument("--out", default=None, help="write load.json and load.md here")
+    parser.add_argument("--out", default=None, help="write load.json, load.md and load.png here")
+    parser.add_argument("--render", metavar="LOAD_JSON", help="only redraw load.md and load.png beside this file")
     args = parser.parse_args(argv)
+    if args.render:
+        path = Path(args.render)
+        results = json.loads(path.read_text())
+        (path.parent / "load.md").write_text(markdown(results))
+        chart(results, path.parent)
+        return 0
     results = {"meta": {"date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                         "clients": args.clients, "seconds": args.seconds, "cpus": os.cpu_count(),
                         "loadavg_before": os.getloadavg()[0]},
@@ -684,6 +722,7 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / "load.json").write_text(json.dumps(results, indent=2) + "\n")
         (out / "load.md").write_text(markdown(results))
+        chart(results, out)
         print(f">> wrote {out / 'load.json'} and {out / 'load.md'}", file=sys.stderr)
     print(">> load check: " + ("FAILED on stage " + ", ".join(sorted(set(failed))) if failed else "passed"),
           file=sys.stderr)
