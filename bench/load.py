@@ -151,7 +151,7 @@ class Device:
     sent: Counter = field(default_factory=Counter)  # value -> times accepted with 202
     accepted: int = 0
     expected: Counter = field(default_factory=Counter)  # push type -> count the batches must cause
-    pending: list[float] = field(default_factory=list)  # 202 times of pushes not yet arrived, in order
+    pending: list[tuple[float, float]] = field(default_factory=list)  # (monotonic, wall) 202 times of pushes not yet arrived
     early: int = 0  # pushes that arrived before their 202 was read (latency counted as 0)
     name: str = "Hall"
 
@@ -163,6 +163,7 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)  # (op, status or "no answer") -> n
     latencies: dict = field(default_factory=dict)  # op -> [ms]
     push_latencies: list = field(default_factory=list)
+    push_split: list = field(default_factory=list)  # (202 -> alert changed, alert changed -> socket) ms
     failures: list = field(default_factory=list)
     rate_limited: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -242,7 +243,7 @@ class Client:
                 if not self._stop.is_set():
                     self.tally.fail(f"client {self.index}: WebSocket closed during the run: {exc!r}")
                 return
-            arrived = time.monotonic()
+            arrived, arrived_wall = time.monotonic(), time.time()
             try:
                 message = json.loads(raw)
                 kind, alert = message.get("type"), message.get("alert") or {}
@@ -257,9 +258,14 @@ class Client:
                 if device is None:
                     self.tally.fail(f"client {self.index}: push {kind} for a device not its own: {alert.get('device_id')}")
                 elif device.pending:
-                    latency = (arrived - device.pending.pop(0)) * 1000
+                    accepted, accepted_wall = device.pending.pop(0)
+                    changed = _wall(alert.get("resolved_at") if kind == "alert.resolved" else alert.get("opened_at"))
                     with self.tally.lock:
-                        self.tally.push_latencies.append(max(0.0, latency))
+                        self.tally.push_latencies.append(max(0.0, (arrived - accepted) * 1000))
+                        if changed is not None:
+                            # Where the time went: 202 -> the alert changed (evaluation), then -> the socket.
+                            self.tally.push_split.append(((changed - accepted_wall) * 1000,
+                                                          (arrived_wall - changed) * 1000))
                 elif kind in ("alert.opened", "alert.resolved"):
                     device.early += 1
                 self.push_lock.notify_all()
@@ -347,7 +353,7 @@ class Client:
             if status == 202:
                 if (parsed or {}).get("accepted") != len(values):
                     self.tally.fail(f"client {self.index}: 202 accepted {parsed} for {len(values)} readings")
-                accepted_at = time.monotonic()
+                accepted_at = (time.monotonic(), time.time())
                 with self.push_lock:
                     device.sent.update(values)
                     device.accepted += len(values)
@@ -444,6 +450,14 @@ class Client:
                 continue
             raise RuntimeError(f"verification GET {path}: HTTP {status} {body}")
         raise RuntimeError(f"verification GET {path}: rate-limited 10 times")
+
+
+def _wall(timestamp: str | None) -> float | None:
+    """An RFC 3339 timestamp of the stage as epoch seconds (same machine, same clock)."""
+    try:
+        return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+    except (AttributeError, ValueError):
+        return None
 
 
 def _retry_after(headers) -> int | None:
@@ -565,6 +579,8 @@ def summarise(tally: Tally, books: Counter, clients: int, seconds: float, elapse
         "push_p50_ms": r(percentile(push_ms, 50)), "push_p99_ms": r(percentile(push_ms, 99)),
         "push_max_ms": r(push_ms[-1] if push_ms else None),
         "pushes_later_than_5s": sum(1 for x in push_ms if x > PUSH_DEADLINE_S * 1000),
+        "push_eval_p50_ms": r(percentile(sorted(a for a, _ in tally.push_split), 50)),
+        "push_deliver_p50_ms": r(percentile(sorted(b for _, b in tally.push_split), 50)),
         "drain_s": round(drained, 1),
         "failures": len(tally.failures), "first_failures": tally.failures[:20],
     }
@@ -639,6 +655,8 @@ def markdown(results: dict) -> str:
     row("pushes expected / delivered", lambda r: f"{r['pushes_expected']} / {r['opened_pushed'] + r['resolved_pushed']}")
     row("push p50 / p99 / max", lambda r: f"{r['push_p50_ms']} / {r['push_p99_ms']} / {r['push_max_ms']} ms")
     row("pushes later than 5 s", lambda r: str(r["pushes_later_than_5s"]))
+    row("push p50 split: 202 → alert changed / → socket", lambda r: (
+        f"{r['push_eval_p50_ms']} / {r['push_deliver_p50_ms']} ms" if r.get("push_eval_p50_ms") is not None else "–"))
     row("failures", lambda r: str(r["failures"]))
     lines.append("")
     for s in stages:
