@@ -82,11 +82,11 @@ def pushes_of_batch(values: list[float], low: float = LOW_THRESHOLD, high: float
 
 def make_batch(rng: random.Random, next_seq) -> list[float]:
     """1-20 readings ending inside the thresholds; a third cross low, high or both on the way."""
-    kinds = ["normal"] * rng.randint(0, 19)
-    if rng.random() < 1 / 3:
-        run = rng.choice([["low"], ["high"], ["low", "low"], ["low", "high"], ["high", "normal", "low"]])
-        at = rng.randint(0, len(kinds))
-        kinds[at:at] = run
+    run = rng.choice([["low"], ["high"], ["low", "low"], ["low", "high"], ["high", "normal", "low"]]) \
+        if rng.random() < 1 / 3 else []
+    kinds = ["normal"] * rng.randint(0, 19 - len(run))
+    at = rng.randint(0, len(kinds))
+    kinds[at:at] = run
     kinds.append("normal")
     return [round(BASES[k] + next_seq() * STEP, 6) for k in kinds]
 
