@@ -15,9 +15,11 @@ After the load (and a bounded wait for pushes still in flight) each client check
   thresholds, so what a batch opens it also resolves, whatever order batches are evaluated in);
 - each device's name is the last one a 200 PATCH set.
 
-Failures: any 5xx, any request with no answer (time-out, connection error), any status the contract
-does not give that request, and any broken book. 429 `rate-limited` with an integer Retry-After is
-allowed by the contract on every route: counted, waited out, retried, and not a failure.
+Failures: any 5xx, any request with no answer (time-out, connection error), any other status than
+the one the request must get, and any broken book. 429 `rate-limited` with an integer Retry-After is
+allowed by the contract on every route: counted, not a failure (a write waits it out and retries).
+Pushes later than the contract's 5 s are counted and reported, not failed: delivery is checked here,
+and that latency depends on what else the machine runs.
 
 `make load-test` (in `make test`) runs every stage for a short time; `make bench` the full run,
 written to docs/bench/load.{json,md,png}. Exit status 1 on any failure.
