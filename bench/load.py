@@ -199,29 +199,34 @@ class Client:
     # setup (not timed, not part of the load's statuses)
     def setup(self) -> None:
         name = f"load{self.index}x{uuid.uuid4().hex[:10]}"
-        self._must("POST", "/users", {"username": name, "password": PASSWORD}, 201)
+        # A registration that timed out may have been stored: its retry's 409 means ours exists.
+        self._must("POST", "/users", {"username": name, "password": PASSWORD}, 201, taken_ok=True)
         token = self._must("POST", "/auth/token", {"username": name, "password": PASSWORD}, 200)
         self.http.token = token["access_token"]
         for room in ("hall", "attic"):
             body = self._must("POST", "/devices", {
                 "name": "Hall", "room": room, "kind": "temperature", "unit": "C",
                 "low_threshold": LOW_THRESHOLD, "high_threshold": HIGH_THRESHOLD,
-                "escalation_after_seconds": 86400}, 201)
+                "escalation_after_seconds": 86400}, 201, {"Idempotency-Key": uuid.uuid4().hex})
             device = Device(body["id"])
             self.devices.append(device)
             self.by_id[device.id] = device
 
-    def _must(self, method: str, path: str, body, want: int, attempts: int = 5):
+    def _must(self, method: str, path: str, body, want: int, headers: dict | None = None,
+              attempts: int = 5, taken_ok: bool = False):
+        """A setup request, retried (with the same headers) until it gets `want`."""
         for attempt in range(attempts):
             try:
-                status, headers, parsed = self.http.call(method, path, body)
+                status, hdrs, parsed = self.http.call(method, path, body, headers)
             except NoAnswer as exc:
                 error = str(exc)
+                print(f"   client {self.index}: setup {method} {path} got no answer, retrying ({exc})",
+                      file=sys.stderr, flush=True)
             else:
-                if status == want:
+                if status == want or (taken_ok and attempt > 0 and status == 409):
                     return parsed
                 if status == 429:
-                    time.sleep(_retry_after(headers) or 1)
+                    time.sleep(_retry_after(hdrs) or 1)
                     continue
                 error = f"HTTP {status} {parsed}"
             time.sleep(1 + attempt)
