@@ -58,6 +58,17 @@ def acknowledge(alert: Alert, now: datetime) -> tuple[Alert, bool]:
     return replace(alert, status="acknowledged", acknowledged_at=now, updated_at=now), True
 
 
+def as_accepted(current: Device, at_acceptance: Device) -> Device:
+    """The device a batch is judged by: its thresholds as they were when the batch was accepted
+    (the snapshot the ReadingsAccepted event carries), everything else as it is now.
+
+    Evaluation is asynchronous, so a PATCH can land between the 202 and the evaluation; judging by
+    the thresholds in force at acceptance makes the outcome independent of that race (and of how
+    far behind the outbox, NATS consumer or stream is), the same in every stage."""
+    return replace(current, low_threshold=at_acceptance.low_threshold,
+                   high_threshold=at_acceptance.high_threshold)
+
+
 def evaluate_batch(device: Device, values: Iterable[float], active: Iterable[Alert], now: datetime,
                    new_id: Callable[[], str] = ids.new_id) -> tuple[list[Transition], list[Alert]]:
     """The rule folded over readings in order: (every transition, the active alerts after)."""

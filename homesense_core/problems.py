@@ -188,9 +188,14 @@ class InternalError(ProblemError):
 
 
 class ServiceUnavailable(ProblemError):
-    """503: a dependency is down."""
+    """503: a dependency is down; Retry-After tells the client it may send the same request again."""
 
     slug = "service-unavailable"
+    RETRY_AFTER_S = 1
+
+    def __init__(self, detail: str | None = None, errors: Iterable[FieldError] = (),
+                 headers: dict | None = None):
+        super().__init__(detail, errors, {"Retry-After": str(self.RETRY_AFTER_S), **(headers or {})})
 
 
 # One wording per refusal in every stage, so a client (or a diff of two stages) sees no difference.

@@ -1,6 +1,7 @@
 """RS256 access tokens: issue with a private key, verify against a JWKS."""
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -26,6 +27,9 @@ ALGORITHM = "RS256"
 # audience) says the same thing: the reason helps an attacker probe and never helps a client,
 # whose only remedy is a fresh token. Envoy and API Gateway answer with this sentence too.
 TOKEN_FAILURE_DETAIL = "A valid bearer token is required."
+
+# Tokens whose signature was verified, remembered per process (a few hundred bytes each).
+VERIFIED_CACHE_SIZE = 4096
 
 _BEARER_RE = re.compile(r"[A-Za-z0-9\-._~+/]+=*\Z")  # RFC 6750 b64token
 
@@ -121,6 +125,8 @@ class TokenVerifier:
                 self._keys[jwk["kid"]] = RSAAlgorithm.from_jwk(json.dumps(jwk))
         if not self._keys:
             raise ValueError("the JWKS holds no RSA key with a kid")
+        # Per verifier (so per key set); lru_cache is thread-safe and bounded.
+        self._signed_claims = functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)(self._check_signed)
 
     def verify(self, token: str, now: datetime | None = None) -> Claims:
         """Claims of a valid token; Unauthorized (one generic detail) for anything else.
@@ -131,12 +137,25 @@ class TokenVerifier:
         """
         if not isinstance(token, str) or not token:
             raise Unauthorized(TOKEN_FAILURE_DETAIL)
+        exp, iat, nbf, sub, name = self._signed_claims(token)
+        # The time checks run on every call, against the injectable clock, without leeway.
+        at = (now or utcnow()).timestamp()
+        if at >= exp or (nbf is not None and at < nbf) \
+                or exp - iat > MAX_TOKEN_TTL or exp - at > MAX_TOKEN_TTL:
+            raise Unauthorized(TOKEN_FAILURE_DETAIL)
+        return Claims(sub, name, datetime.fromtimestamp(exp, UTC))
+
+    def _check_signed(self, token: str) -> tuple:
+        """(exp, iat, nbf, sub, name) of a token whose signature, issuer, audience and claim
+        types hold. A client sends the same token with every request until it expires, and the
+        RSA check plus PyJWT's parsing is the largest cost of a cheap GET, so the outcome is
+        remembered per exact token string (as Envoy's jwt_authn caches verified tokens): a
+        tampered token is another string and is checked in full. Failures are not remembered."""
         try:
             header = jwt.get_unverified_header(token)
             kid = header.get("kid")
             if header.get("alg") != ALGORITHM or not isinstance(kid, str) or kid not in self._keys:
                 raise Unauthorized(TOKEN_FAILURE_DETAIL)
-            # exp, iat and nbf are checked below against the injectable clock, without leeway.
             claims = jwt.decode(
                 token, self._keys[kid], algorithms=[ALGORITHM], audience=self.audience,
                 issuer=self.issuer,
@@ -149,11 +168,7 @@ class TokenVerifier:
         if not _is_int(exp) or not _is_int(iat) or (nbf is not None and not _is_int(nbf)) \
                 or not is_valid_id(sub) or not isinstance(name, str):
             raise Unauthorized(TOKEN_FAILURE_DETAIL)
-        at = (now or utcnow()).timestamp()
-        if at >= exp or (nbf is not None and at < nbf) \
-                or exp - iat > MAX_TOKEN_TTL or exp - at > MAX_TOKEN_TTL:
-            raise Unauthorized(TOKEN_FAILURE_DETAIL)
-        return Claims(sub, name, datetime.fromtimestamp(exp, UTC))
+        return exp, iat, nbf, sub, name
 
 
 def _is_int(value) -> bool:

@@ -4,8 +4,11 @@ The stock gthread worker hands every accepted connection to a pool thread, which
 to 5 s for the request to start. Clients that connect and say nothing (idle browsers, port
 scanners, a slowloris) therefore occupy all threads and every other client waits: 64 idle
 connections stalled stage 1 for seconds. Here a new connection costs a poller entry, not a
-thread; it reaches the pool once readable, and one that stays silent for `keepalive` seconds is
-closed, as gunicorn already does for idle keep-alive connections.
+thread; it reaches the pool once its request HEAD has arrived whole, and one whose head is not
+complete within `keepalive` seconds is closed, as gunicorn already does for idle keep-alive
+connections. Waiting for the whole head, not the first byte, is what stops a slowloris (a client
+that sends a header byte now and then) from holding a thread: gunicorn's own worker hands the
+connection over at the first byte and the thread then blocks on the rest.
 """
 from __future__ import annotations
 
@@ -15,6 +18,11 @@ import time
 from functools import partial
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
+
+# The end of a request head. A head larger than this is handed over as it is, so that gunicorn's
+# own limits (limit_request_line, limit_request_fields) answer it.
+HEAD_END = b"\r\n\r\n"
+MAX_BUFFERED_HEAD = 64 * 1024
 
 
 class PollingThreadWorker(ThreadWorker):
@@ -34,3 +42,44 @@ class PollingThreadWorker(ThreadWorker):
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ,
                              partial(self.on_pending_socket_readable, conn))
+
+    # Both kinds of waiting connection (new and kept-alive) buffer their head in the poller.
+    def on_pending_socket_readable(self, conn, client):
+        if self._head_complete(conn, self.pending_conns):
+            super().on_pending_socket_readable(conn, client)
+
+    def on_client_socket_readable(self, conn, client):
+        if self._head_complete(conn, self.keepalived_conns):
+            super().on_client_socket_readable(conn, client)
+
+    def _head_complete(self, conn, waiting) -> bool:
+        """Read what arrived (non-blocking); True once the head is whole (or too big to wait for).
+        The connection keeps its deadline meanwhile, so murder_pending/murder_keepalived close a
+        head that never completes."""
+        try:
+            chunk = conn.sock.recv(8192)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            chunk = b""
+        head = getattr(conn, "buffered_head", b"") + chunk
+        conn.buffered_head = head
+        if chunk and HEAD_END not in head and len(head) < MAX_BUFFERED_HEAD:
+            return False
+        if not chunk and not head:  # closed before sending anything: nothing to hand over
+            self.poller.unregister(conn.sock)
+            waiting.remove(conn)
+            self.nr_conns -= 1
+            conn.close()
+            return False
+        return True  # whole, too big, or closed mid-head (the parser reports that)
+
+    def handle(self, conn):
+        head = getattr(conn, "buffered_head", b"")
+        if head:
+            # The bytes read in the poller go back in front of the parser, in a pool thread.
+            conn.buffered_head = b""
+            conn.sock.setblocking(True)
+            conn.init()
+            conn.parser.unreader.unread(head)
+        return super().handle(conn)

@@ -150,3 +150,15 @@ def test_acknowledge_resolved_alert_is_a_conflict():
 def test_transition_is_a_small_value_object():
     t = Transition("opened", open_alert())
     assert t == Transition("opened", t.alert)
+
+
+def test_a_batch_is_judged_by_the_thresholds_in_force_when_it_was_accepted():
+    from homesense_core.alerts import as_accepted
+
+    at_acceptance = device(low=None, high=None)
+    current = device(low=0.0, high=50.0, after=7)
+    judged = as_accepted(current, at_acceptance)
+    assert (judged.low_threshold, judged.high_threshold) == (None, None)
+    assert judged.escalation_after_seconds == 7  # everything else as it is now
+    transitions, active = evaluate_batch(judged, [-1000.0, 1000.0], [], T0)
+    assert transitions == [] and active == []

@@ -108,3 +108,9 @@ def test_another_users_resource_is_not_found_never_forbidden():
     for thing in (None, SimpleNamespace(owner_id="you")):
         with pytest.raises(NotFound, match="Alert not found."):
             owned(thing, "me", "Alert")
+
+
+def test_service_unavailable_always_tells_the_client_when_to_retry():
+    # A refused write is safe to send again: the fault tests retry exactly on 503 + Retry-After.
+    assert ServiceUnavailable().headers == {"Retry-After": "1"}
+    assert ServiceUnavailable(headers={"Retry-After": "5"}).headers == {"Retry-After": "5"}

@@ -271,3 +271,28 @@ def test_every_token_failure_has_the_same_generic_detail(key, other_key, verifie
         with pytest.raises(Unauthorized) as info:
             bearer_token(header)
         assert info.value.detail == TOKEN_FAILURE_DETAIL
+
+
+def test_a_verified_token_is_not_parsed_again_but_its_times_are_checked_every_call(issuer, verifier,
+                                                                                  monkeypatch):
+    token = issuer.issue("01USER", "alice", 60, NOW)
+    assert verifier.verify(token, now=NOW).user_id == "01USER"
+    decodes = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decodes.append(1) or real(*a, **k))
+    assert verifier.verify(token, now=NOW + timedelta(seconds=59)).user_id == "01USER"
+    assert decodes == []                                   # remembered: no second RSA check
+    with pytest.raises(Unauthorized):                      # but expiry is still enforced
+        verifier.verify(token, now=NOW + timedelta(seconds=60))
+    tampered = token[:-5] + ("A" if token[-5] != "A" else "B") + token[-4:]
+    with pytest.raises(Unauthorized):                      # another string: checked in full
+        verifier.verify(tampered, now=NOW)
+    assert decodes == [1]
+
+
+def test_a_refused_token_is_not_remembered(key, verifier, monkeypatch):
+    token = _signed(key, nbf="soon")
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            verifier.verify(token, now=NOW)
+    assert verifier._signed_claims.cache_info().currsize == 0

@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 from typing import Callable
 
-from homesense_core.alerts import alert_events, evaluate_batch
+from homesense_core.alerts import alert_events, as_accepted, evaluate_batch
 from homesense_core.escalation import escalate, escalation_due_at
 from homesense_core.integration_events import DeviceChanged, ReadingsAccepted, UnknownEvent, decode
 
@@ -85,9 +85,10 @@ def _pushes(events, now) -> list[Push]:
 
 def _apply_readings(tx, event: ReadingsAccepted, now) -> list[Push]:
     """Store the transitions of the alert rule folded over the batch, in one transaction."""
-    device = tx.devices.get(event.device.id)  # the current thresholds, read in this transaction
-    if device is None:  # deleted since the readings were accepted
+    current = tx.devices.get(event.device.id)
+    if current is None:  # deleted since the readings were accepted
         return []
+    device = as_accepted(current, event.device)
     transitions, _ = evaluate_batch(device, [r.value for r in event.readings],
                                     tx.alerts.active_for_device(device.id), now)
     pushes: list[Push] = []

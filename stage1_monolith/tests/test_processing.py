@@ -184,3 +184,13 @@ def test_a_poison_event_inside_a_batch_costs_only_itself(memory_uow, clock, hub,
         ("low", 4.0, "resolved"), ("low", 5.0, "resolved")]
     with memory_uow() as tx:
         assert tx.outbox.pending_count() == 0
+
+
+def test_a_threshold_changed_after_the_202_does_not_change_how_the_batch_is_judged(memory_uow, clock, hub, world):
+    post(memory_uow, clock, world, 20)          # inside 10..30 when accepted
+    devices.patch_device(memory_uow, world["owner"], world["device"], {"low_threshold": 25}, clock)
+    assert world["worker"].run_once() == 1      # evaluated after the PATCH
+    assert all_alerts(memory_uow, world) == []
+    post(memory_uow, clock, world, 20)          # accepted under the new threshold: low
+    world["worker"].run_once()
+    assert [(a["kind"], a["threshold"]) for a in all_alerts(memory_uow, world)] == [("low", 25.0)]

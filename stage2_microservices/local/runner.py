@@ -217,8 +217,11 @@ class LocalTopology:
         self.processes[name].stop()
 
     def kill_process(self, name: str) -> None:
-        """SIGKILL one process, as a crash would."""
-        self.processes[name].kill()
+        """SIGKILL one process, as a crash would (PostgreSQL: the postmaster and its backends)."""
+        if name == "postgres":
+            self.postgres.kill()
+        else:
+            self.processes[name].kill()
 
     def restart_process(self, name: str) -> None:
         """Stop one process and start it again on the same port."""

@@ -291,8 +291,10 @@ def test_a_stopped_service_gives_503_problems_while_the_rest_keeps_working(gw, t
     gw.stop_process("devices")
     try:
         for path in ("/devices", "/devices/d1"):
-            _assert_problem(requests.get(gw.base_url + path, headers=_auth(token), timeout=5),
-                            503, "service-unavailable")
+            refused = requests.get(gw.base_url + path, headers=_auth(token), timeout=5)
+            _assert_problem(refused, 503, "service-unavailable")
+            # Envoy's own 503 (connection refused) says when to retry, as the services' 503 do.
+            assert refused.headers["retry-after"] == "1"
         assert requests.get(gw.base_url + "/health", timeout=5).status_code == 200
         assert requests.get(gw.base_url + "/me", headers=_auth(token), timeout=5).status_code == 200
         assert requests.get(gw.base_url + "/alerts", headers=_auth(token), timeout=5).status_code == 200

@@ -46,7 +46,9 @@ def test_core_problems_render_as_problem_json(client):
 
 
 def test_unavailable_dependency_is_503_and_a_bug_is_500_without_internals(client):
-    assert client.get("/db-down").json()["type"] == "/problems/service-unavailable"
+    down = client.get("/db-down")
+    assert down.json()["type"] == "/problems/service-unavailable"
+    assert down.status_code == 503 and down.headers["retry-after"] == "1"
     r = client.get("/bug", headers={"X-Request-Id": "req-1"})
     assert r.status_code == 500 and r.json()["type"] == "/problems/internal-error"
     assert "secret" not in r.content.decode() and r.headers["x-request-id"] == "req-1"

@@ -4,7 +4,7 @@ import logging
 from dataclasses import replace
 from typing import Callable
 
-from homesense_core.alerts import acknowledge, alert_events, evaluate_batch
+from homesense_core.alerts import acknowledge, alert_events, as_accepted, evaluate_batch
 from homesense_core.clock import utcnow
 from homesense_core.cursor import ALERTS, keyset_page
 from homesense_core.escalation import escalate, escalation_due_at
@@ -55,7 +55,8 @@ class AlertService:
             if projected.deleted:
                 await uow.commit()  # remember the message; a deleted device raises nothing
                 return
-            after = projected.device.escalation_after_seconds
+            device = as_accepted(projected.device, event.device)
+            after = device.escalation_after_seconds
             transitions, _ = evaluate_batch(device, [r.value for r in event.readings],
                                             await uow.alerts.active_for_device(device.id), now)
             changed: dict[str, Alert] = {}

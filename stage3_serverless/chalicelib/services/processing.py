@@ -4,7 +4,7 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from homesense_core.alerts import alert_events, evaluate_batch
+from homesense_core.alerts import alert_events, as_accepted, evaluate_batch
 from homesense_core.integration_events import DeviceChanged, ReadingsAccepted
 
 from .. import logs
@@ -20,10 +20,10 @@ WRITE_ATTEMPTS = 5
 
 def readings_accepted(deps: Dependencies, event: ReadingsAccepted) -> None:
     """Apply the alert rule to each reading in order, writing every transition as it happens."""
-    # The thresholds that hold now (as in stage 1), not the snapshot the event carries.
-    device = deps.devices.get(event.device.owner_id, event.device.id)
-    if device is None or not event.readings:
+    current = deps.devices.get(event.device.owner_id, event.device.id)
+    if current is None or not event.readings:
         return  # deleted since; its alerts went with it
+    device = as_accepted(current, event.device)
     if deps.readings.batch_evaluated(device.id, event.first_seq):
         return  # Lambda retried a stream batch that failed after this event was done
     active = deps.alerts.active_for_device(device.id)

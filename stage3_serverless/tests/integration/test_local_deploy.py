@@ -10,7 +10,9 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 
+import psutil
 import pytest
 
 from homesense_core.ids import new_id
@@ -100,6 +102,86 @@ def test_preflight_on_an_unknown_path_is_answered(local_stage):
         assert resp.status == 204
         assert resp.headers["Access-Control-Max-Age"] == "600"
         assert "Idempotency-Key" in resp.headers["Access-Control-Allow-Headers"]
+
+
+def _descendants(pid: int):
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _dead(process: psutil.Process, timeout_s: float = 10) -> bool:
+    """Gone, or a zombie (ministack, its parent, reaps it on the next invocation)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_escalation_goes_on_after_every_lambda_worker_is_sigkilled(local_stage):
+    """The escalation workflow lives in Step Functions, not in a Lambda: killing every worker
+    mid-escalation changes nothing, and the functions come back with a cold start.
+
+    (Restarting the emulator itself cannot be shown: see test_ministack_gaps.py and the README.)"""
+    base, setting = local_stage.base_url, 2
+    username = f"it_{new_id()[-10:].lower()}"
+    _send(f"{base}/users", {"username": username, "password": "correct horse"})
+    auth = {"Authorization": "Bearer " + _send(f"{base}/auth/token", {"username": username,
+                                                                         "password": "correct horse"})["access_token"]}
+    device = _send(f"{base}/devices", {"name": "Loft", "kind": "temperature", "low_threshold": 10,
+                                       "escalation_after_seconds": setting}, auth)["id"]
+    assert _send(f"{base}/devices/{device}/readings", {"readings": [{"value": 1.0}]}, auth) == {"accepted": 1}
+    deadline = time.monotonic() + 30
+    while not (alerts := json.loads(_get(f"{base}/alerts?device_id={device}", auth)[2])["items"]):
+        assert time.monotonic() < deadline, "no alert opened"
+        time.sleep(0.2)
+    alert = alerts[0]
+    assert alert["level"] == 1, alert
+
+    ministack_pid = int(next((local_stage.data_dir / "tmp").glob("ministack-*.pid")).read_text())
+    workers = _descendants(ministack_pid)
+    assert workers, "no Lambda worker is running"
+    for worker in workers:
+        worker.send_signal(signal.SIGKILL)
+    assert all(_dead(w) for w in workers)
+    killed_after = (datetime.now(timezone.utc) - _ts(alert["opened_at"])).total_seconds()
+
+    # Read the item straight from DynamoDB: no Lambda in the way while the workers are gone.
+    ddb, table = local_stage.client("dynamodb"), local_stage.outputs()["TableName"]
+    key = {"PK": {"S": f"ALERT#{alert['id']}"}, "SK": {"S": "ALERT"}}
+    seen: dict[int, dict] = {}
+    deadline = time.monotonic() + 6 * setting + 10
+    while time.monotonic() < deadline and 3 not in seen:
+        item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+        seen.setdefault(int(item["level"]["N"]), item)
+        time.sleep(0.1)
+    # Polled twenty times a period: level 2 shows before level 3 (level 1 too, unless the kill came late).
+    assert 2 in seen and 3 in seen, sorted(seen)
+    opened = _ts(alert["opened_at"])
+    at2, at3 = _ts(seen[2]["escalated_at"]["S"]), _ts(seen[3]["escalated_at"]["S"])
+    assert killed_after < (at3 - opened).total_seconds(), "the kill came after the escalation ended"
+    print(f"\n[fault] stage 3 Lambda workers SIGKILL ({len(workers)} processes, {killed_after:.2f} s after "
+          f"opening): level 2 at +{(at2 - opened).total_seconds():.2f} s, level 3 "
+          f"{(at3 - at2).total_seconds():.2f} s later (setting {setting} s)")
+    # On time: never early, one level per period, late by no more than the emulator's scheduling.
+    assert setting <= (at2 - opened).total_seconds() <= setting + 3
+    assert setting <= (at3 - at2).total_seconds() <= setting + 3
+
+    # The functions come back (cold starts): the API reads the alert, the stream handler resolves it.
+    status, _, body = _get(f"{base}/alerts/{alert['id']}", auth)
+    assert status == 200 and json.loads(body)["level"] == 3, body
+    assert _send(f"{base}/devices/{device}/readings", {"readings": [{"value": 20.0}]}, auth) == {"accepted": 1}
+    deadline = time.monotonic() + 30
+    while json.loads(_get(f"{base}/alerts/{alert['id']}", auth)[2])["status"] != "resolved":
+        assert time.monotonic() < deadline, "the stream handler did not come back"
+        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ gains the feature the test fails, which is the signal to drop that route's local
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -91,3 +92,54 @@ def test_dynamodb_service_integration_is_not_executed(probe_api):
     assert status == 504 and b"probe_user_marker" not in body, (
         f"ministack now runs the DynamoDB GetItem integration (got {status} {body[:200]!r}): "
         "the local Lambda fallback for GET /me in stage3_serverless/infra/integrations.py may go")
+
+
+ESCALATE_ONCE = {  # the shape of resources/escalation.asl.json: wait, then a direct DynamoDB update
+    "StartAt": "Wait",
+    "States": {
+        "Wait": {"Type": "Wait", "Seconds": 2, "Next": "Escalate"},
+        "Escalate": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem", "End": True,
+                     "Parameters": {"TableName": "restart-probe", "Key": {"PK": {"S": "ALERT#probe"}},
+                                    "UpdateExpression": "SET #level = #level + :one",
+                                    "ExpressionAttributeNames": {"#level": "level"},
+                                    "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+    },
+}
+
+
+def test_a_restart_with_persisted_state_fails_running_executions_instead_of_resuming_them(tmp_path):
+    """Why stage 3 cannot show escalation across an emulator restart (README, "Local emulator vs AWS").
+
+    With PERSIST_STATE=1 ministack snapshots on SIGTERM and restores on start: the table and the
+    execution come back, but an execution that was waiting is marked FAILED (States.ServiceRestart)
+    and never escalates. On AWS it would resume. When a release resumes it, this test fails.
+    """
+    from stage3_serverless.infra.ministack_process import Ministack
+    from homesense_core import ports
+
+    stack = Ministack("127.0.0.1", ports.free_port(), tmp_path, persist_state=True)
+    stack.start()
+    try:
+        ddb, sfn = stack.client("dynamodb"), stack.client("stepfunctions")
+        ddb.create_table(TableName="restart-probe", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}])
+        key = {"PK": {"S": "ALERT#probe"}}
+        ddb.put_item(TableName="restart-probe", Item={**key, "level": {"N": "1"}})
+        machine = sfn.create_state_machine(name="restart-probe", definition=json.dumps(ESCALATE_ONCE),
+                                           roleArn="arn:aws:iam::000000000000:role/probe")["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine, name="mid-escalation")["executionArn"]
+        assert sfn.describe_execution(executionArn=execution)["status"] == "RUNNING"
+        stack.stop()  # SIGTERM: ministack writes its snapshot
+        stack.start()
+        time.sleep(ESCALATE_ONCE["States"]["Wait"]["Seconds"] + 1.5)
+        restored = sfn.describe_execution(executionArn=execution)
+        item = ddb.get_item(TableName="restart-probe", Key=key, ConsistentRead=True)["Item"]
+    finally:
+        stack.stop()
+    # The snapshot kept the table and the execution: persistence works...
+    assert item["level"] == {"N": "1"}
+    # ...but the waiting escalation was failed, not resumed.
+    assert (restored["status"], restored.get("error")) == ("FAILED", "States.ServiceRestart"), (
+        f"ministack now resumes running executions after a restart ({restored['status']}, level "
+        f"{item['level']['N']}): stage 3 could run with PERSIST_STATE=1 and show escalation across one")
