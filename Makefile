@@ -46,6 +46,7 @@ help:
 	@echo "make bench       the performance and cost lab: every stage and the baselines, docs/bench/"
 	@echo "make bench-smoke a few seconds of each bench profile (part of make test)"
 	@echo "make wrk         install wrk (Debian package) if missing"
+	@echo "make load-test   50 clients on each stage, $(LOAD_SECONDS) s each: zero 5xx, exact books, every push (make test)"
 	@echo "make compose-test   stage 2 in Docker: build, compose up, contract suite, scale test, down"
 	@echo "make compose-clean  remove the images compose-test keeps as its cache"
 	@echo "make wheelhouse   the Python wheels the stage 2 images install from (no network in builds)"
@@ -108,7 +109,7 @@ CONTRACT_STAGES ?= 1 2 3
 CONTRACT_STEPS ?= 1a 1b 1c 1d 2a 2b 2c
 
 # `make test` is these, in this order; each can also be run alone.
-test: unit workshop-test bench-smoke contracts e2e cutover-test compose-test
+test: unit workshop-test bench-smoke load-test contracts e2e cutover-test compose-test
 
 # The suites run CONTRACT_JOBS at a time (each on its own free ports; mostly waiting on alerts).
 CONTRACT_JOBS ?= 2
@@ -248,7 +249,8 @@ bench: $(VENV)/.all wrk
 	@$(PY) -m bench.run --out docs/bench
 	@$(PY) -m bench.report docs/bench/results.json docs/bench >/dev/null
 	@$(PY) -m bench.cost docs/bench >/dev/null
-	@echo ">> docs/bench/results.md, docs/bench/cost.md and the charts are up to date"
+	@$(PY) -m bench.load --clients 50 --seconds 60 --out docs/bench
+	@echo ">> docs/bench/results.md, docs/bench/cost.md, docs/bench/load.md and the charts are up to date"
 
 # A few seconds of load per stage (CI): fails on any HTTP error or lost push; output under var/.
 bench-smoke: $(VENV)/.all
@@ -260,3 +262,12 @@ bench-smoke: $(VENV)/.all
 	  $(PY) -m bench.cost var/bench-smoke >/dev/null; \
 	elif [ "$$CI" = true ]; then exit 1; \
 	else echo ">> skipped the bench smoke load: wrk is missing (see above); CI never skips it"; fi
+
+# --- load check (issue 9) -------------------------------------------------------
+# 50 clients on each stage (mixed reads and writes, WebSockets open), then the books: zero 5xx, every
+# 202 reading stored exactly once, every alert push delivered. `make bench` runs it for 60 s.
+.PHONY: load-test
+LOAD_SECONDS ?= 10
+load-test: $(VENV)/.all
+	@echo ">> load check: 50 clients per stage, $(LOAD_SECONDS) s each"
+	@$(PY) -m bench.load --clients 50 --seconds $(LOAD_SECONDS) --out var/load-test
