@@ -47,13 +47,16 @@ class Service:
         return ["-m", "uvicorn", self.app, "--factory", "--host", host, "--port", str(port)]
 
 
-# Order is start order; depends_on names other services or the infrastructure ("postgres", "nats").
+# depends_on is what a service needs to START: its own database and the bus. Peers (devices for
+# lookups, identity for the JWKS) are called at request time, and one that is down is a 503 for
+# that request (the fault tests show it), so the five services start together: waiting for peers
+# would only serialise five Python start-ups on a small machine.
 SERVICES: tuple[Service, ...] = (
     Service("identity", 8001, "identity", ("postgres", "nats"), needs_data_dir=True),
     Service("devices", 8002, "devices", ("postgres", "nats"), needs_service_token=True),
-    Service("telemetry", 8003, "telemetry", ("postgres", "nats", "devices"), needs_service_token=True),
-    Service("alerts", 8004, "alerts", ("postgres", "nats", "devices"), needs_service_token=True),
-    Service("notifier", 8005, None, ("nats", "identity")),
+    Service("telemetry", 8003, "telemetry", ("postgres", "nats"), needs_service_token=True),
+    Service("alerts", 8004, "alerts", ("postgres", "nats"), needs_service_token=True),
+    Service("notifier", 8005, None, ("nats",)),
 )
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
 DATABASES = tuple(s.database for s in SERVICES if s.database)
