@@ -44,7 +44,9 @@ class Service:
 
     def command(self, host: str, port: int) -> list[str]:
         """The process arguments after the Python interpreter."""
-        return ["-m", "uvicorn", self.app, "--factory", "--host", host, "--port", str(port)]
+        # No `server: uvicorn` header: software names help only attackers (the gateway drops
+        # it too, but the migration steps put API Gateway straight in front of the services).
+        return ["-m", "uvicorn", self.app, "--factory", "--no-server-header", "--host", host, "--port", str(port)]
 
 
 # Order is start order; depends_on names other services or the infrastructure ("postgres", "nats").

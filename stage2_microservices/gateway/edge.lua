@@ -71,6 +71,12 @@ function envoy_on_request(handle)
     end
   end
 
+  -- HEAD is GET without the body on every stage (RFC 9110 9.3.2): the services route GET only,
+  -- so ask them for GET; Envoy still answers the client as a HEAD, headers only.
+  if headers:get(":method") == "HEAD" then
+    headers:replace(":method", "GET")
+  end
+
   local request_id = headers:get("x-request-id")
   if not valid_request_id(request_id) then
     request_id = new_request_id()
@@ -105,4 +111,7 @@ function envoy_on_response(handle)
     headers:replace("x-request-id", meta.request_id)
   end
   set_cors(headers, meta.origin, false)
+  -- No software names on answers (uvicorn's, if a service still sent one); Envoy adds none
+  -- of its own (server_header_transformation: PASS_THROUGH).
+  headers:remove("server")
 end
