@@ -206,11 +206,13 @@ def test_head_answers_like_get_with_no_body(api, shared_user, head_paths):
         assert head.headers.get("Access-Control-Allow-Origin"), path
 
 
-def test_head_sends_no_body_on_the_wire(base_url):
+@pytest.mark.parametrize("path", ["/health", "/me", "/devices"])
+def test_head_sends_no_body_on_the_wire(base_url, shared_user, path):
     # A HEAD answered with a body would corrupt the next response on the same connection.
+    auth = f"Authorization: Bearer {shared_user.token}\r\n"
     sock, host, prefix = _connect(base_url)
     try:
-        sock.sendall((f"HEAD {prefix}/health HTTP/1.1\r\nHost: {host}\r\n\r\n"
+        sock.sendall((f"HEAD {prefix}{path} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n"
                       f"GET {prefix}/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").encode())
         data = b""
         while chunk := sock.recv(65536):

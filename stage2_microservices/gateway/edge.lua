@@ -71,12 +71,6 @@ function envoy_on_request(handle)
     end
   end
 
-  -- HEAD is GET without the body on every stage (RFC 9110 9.3.2): the services route GET only,
-  -- so ask them for GET; Envoy still answers the client as a HEAD, headers only.
-  if headers:get(":method") == "HEAD" then
-    headers:replace(":method", "GET")
-  end
-
   local request_id = headers:get("x-request-id")
   if not valid_request_id(request_id) then
     request_id = new_request_id()
