@@ -1,5 +1,6 @@
 """RFC 9457 problem details: the one error shape of every stage."""
 
+import json
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -213,3 +214,32 @@ def bad_credentials() -> Unauthorized:
 def account_gone() -> Unauthorized:
     """401 for a valid token whose account no longer exists."""
     return Unauthorized("The account no longer exists.")
+
+
+# Refusals of the HTTP layer itself (gunicorn, Envoy, the emulator's server), before any route
+# runs: they keep the status that layer chose, which says more than a bare 400, and are the
+# malformed-request problem with that status. Every stage renders them from this table.
+PROTOCOL_REFUSALS = {
+    400: ("Malformed request", "The request could not be parsed."),
+    414: ("URI too long", "The request line is too long."),
+    426: ("Upgrade required", "This HTTP version is not supported; use HTTP/1.1."),
+    431: ("Request header fields too large", "The request headers are too large."),
+}
+
+
+def protocol_problem(status: int) -> dict:
+    """The problem+json body for a refusal of the HTTP layer: 5xx is internal-error, other 4xx 400."""
+    if status >= 500:
+        return problem_dict("internal-error")
+    status = status if status in PROTOCOL_REFUSALS else 400
+    title, detail = PROTOCOL_REFUSALS[status]
+    return {"type": "/problems/malformed-request", "title": title, "status": status, "detail": detail}
+
+def protocol_problem_response(status: int, extra_headers: Iterable[tuple[str, str]] = ()) -> bytes:
+    """A whole HTTP/1.1 response (Connection: close) carrying protocol_problem(status)."""
+    problem = protocol_problem(status)
+    body = json.dumps(problem).encode()
+    lines = [f"HTTP/1.1 {problem['status']} {problem['title']}", "Connection: close",
+             f"Content-Type: {PROBLEM_CONTENT_TYPE}", f"Content-Length: {len(body)}",
+             *(f"{k}: {v}" for k, v in extra_headers)]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

@@ -44,7 +44,9 @@ class Service:
 
     def command(self, host: str, port: int) -> list[str]:
         """The process arguments after the Python interpreter."""
-        return ["-m", "uvicorn", self.app, "--factory", "--host", host, "--port", str(port)]
+        # No `server: uvicorn` header: software names help only attackers (the gateway drops
+        # it too, but the migration steps put API Gateway straight in front of the services).
+        return ["-m", "uvicorn", self.app, "--factory", "--no-server-header", "--host", host, "--port", str(port)]
 
 
 # depends_on is what a service needs to START: its own database and the bus. Peers (devices for

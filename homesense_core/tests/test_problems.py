@@ -1,10 +1,13 @@
+import json
+
 import pytest
 
 from homesense_core.problems import (PROBLEM_CONTENT_TYPE, PROBLEM_TYPES, Conflict, FieldError,
                                      InternalError, MalformedRequest, MethodNotAllowed, NotFound,
                                      PayloadTooLarge, ProblemError, RateLimited, ServiceUnavailable,
                                      Unauthorized, UnsupportedMediaType, ValidationFailed,
-                                     problem_dict, slug_for_status)
+                                     PROTOCOL_REFUSALS, problem_dict, protocol_problem,
+                                     protocol_problem_response, slug_for_status)
 
 ALL_CLASSES = [
     (MalformedRequest, 400), (Unauthorized, 401), (NotFound, 404), (MethodNotAllowed, 405),
@@ -114,3 +117,30 @@ def test_service_unavailable_always_tells_the_client_when_to_retry():
     # A refused write is safe to send again: the fault tests retry exactly on 503 + Retry-After.
     assert ServiceUnavailable().headers == {"Retry-After": "1"}
     assert ServiceUnavailable(headers={"Retry-After": "5"}).headers == {"Retry-After": "5"}
+
+
+# --- refusals of the HTTP layer (gunicorn, Envoy, the emulator's server) -------------------------
+
+
+@pytest.mark.parametrize("status", sorted(PROTOCOL_REFUSALS))
+def test_a_protocol_refusal_keeps_its_status_and_is_malformed_request(status):
+    body = protocol_problem(status)
+    assert body == {"type": "/problems/malformed-request", "title": PROTOCOL_REFUSALS[status][0],
+                    "status": status, "detail": PROTOCOL_REFUSALS[status][1]}
+
+
+@pytest.mark.parametrize("status, expected", [(403, 400), (417, 400), (501, 500), (500, 500)])
+def test_other_refusals_become_400_or_the_internal_error(status, expected):
+    body = protocol_problem(status)
+    assert body["status"] == expected
+    assert body["type"] == ("/problems/internal-error" if expected == 500 else "/problems/malformed-request")
+
+
+def test_a_protocol_refusal_response_is_complete_http():
+    raw = protocol_problem_response(431, [("X-Request-Id", "abc")])
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "HTTP/1.1 431 Request header fields too large"
+    assert {"Connection: close", f"Content-Type: {PROBLEM_CONTENT_TYPE}", f"Content-Length: {len(body)}",
+            "X-Request-Id: abc"} == set(lines[1:])
+    assert json.loads(body) == protocol_problem(431)

@@ -1,6 +1,7 @@
 """The Flask edge: problem+json for every error, cross-cutting headers, auth, isolation."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -34,6 +35,27 @@ def test_body_over_one_mebibyte_is_problem_413(client):
     user = signup(client)
     response = client.post("/devices", data=b" " * (1024 * 1024 + 1), headers={**user["headers"], "Content-Type": "application/json"})
     assert_problem(response, 413, "payload-too-large")
+
+
+def _chunked_post(client, path, data: bytes, headers):
+    # As gunicorn hands over a chunked body: no Content-Length, the stream ends with the body.
+    return client.post(path, input_stream=io.BytesIO(data), headers={**headers, "Content-Type": "application/json"},
+                       environ_overrides={"wsgi.input_terminated": True})
+
+
+def test_chunked_body_over_one_mebibyte_is_problem_413_not_a_cut_body(client):
+    user = signup(client)
+    body = b'{"name": "n", "kind": "power", "room": "' + b"r" * (1024 * 1024) + b'"}'
+    assert_problem(_chunked_post(client, "/devices", body, user["headers"]), 413, "payload-too-large")
+
+
+def test_chunked_body_of_exactly_one_mebibyte_is_read(client):
+    user = signup(client)
+    head, tail = b'{"name": "n", "kind": "power", "room": "', b'"}'
+    body = head + b"r" * (1024 * 1024 - len(head) - len(tail)) + tail
+    assert len(body) == 1024 * 1024
+    body_problem = assert_problem(_chunked_post(client, "/devices", body, user["headers"]), 422, "validation-error")
+    assert [e["field"] for e in body_problem["errors"]] == ["room"]  # parsed whole: only the room is too long
 
 
 def test_non_json_body_is_problem_415(client):

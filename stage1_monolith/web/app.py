@@ -26,8 +26,10 @@ def create_app(settings: Settings, *, uow: UnitOfWorkFactory, signing_key: Signi
                migration_controls=None) -> Flask:
     """Build the Flask app; it starts no threads and touches no files itself."""
     app = Flask("stage1_monolith")
-    # werkzeug stops reading past this and raises 413, which errors.py renders as problem+json.
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # werkzeug raises 413 (errors.py renders it) for a Content-Length past this, but a chunked
+    # body it only truncates here, silently. One byte past the limit lets decode_json_body see
+    # that a chunked body is too large and answer 413 too, instead of 400 for the cut JSON.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
     app.extensions[EXTENSION] = Deps(
         settings=settings,
         uow=uow,

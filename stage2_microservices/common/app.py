@@ -95,6 +95,8 @@ def build_service_app(title: str, settings: BaseServiceSettings, *, db: Database
 
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.verifier = verifier
+    # Added first, so innermost: the edges (logs, request ids) still see the HEAD.
+    app.add_middleware(HeadAsGet)
     install_edges(app, settings.cors_origins)
     for router in routers:
         app.include_router(router)
@@ -105,3 +107,19 @@ def build_service_app(title: str, settings: BaseServiceSettings, *, db: Database
         checks["nats"] = lambda: bus.is_connected
     app.include_router(health_router(checks))
     return app
+
+
+class HeadAsGet:
+    """HEAD is GET without the body on every stage (RFC 9110 9.3.2); FastAPI routes HEAD nowhere.
+
+    The routes see GET in a copy of the scope; uvicorn keeps its own, still HEAD, and so sends the
+    GET's headers (Content-Length included) without the body.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] == "HEAD":
+            scope = {**scope, "method": "GET"}
+        await self.app(scope, receive, send)

@@ -105,4 +105,7 @@ function envoy_on_response(handle)
     headers:replace("x-request-id", meta.request_id)
   end
   set_cors(headers, meta.origin, false)
+  -- No software names on answers (uvicorn's, if a service still sent one); Envoy adds none
+  -- of its own (server_header_transformation: PASS_THROUGH).
+  headers:remove("server")
 end

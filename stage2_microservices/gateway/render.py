@@ -10,6 +10,7 @@ from pathlib import Path
 from string import Template
 
 from homesense_core import health_body
+from homesense_core.problems import PROBLEM_CONTENT_TYPE, PROTOCOL_REFUSALS, protocol_problem
 from stage2_microservices import topology
 
 GATEWAY_DIR = Path(__file__).resolve().parent
@@ -98,6 +99,22 @@ def lua_source(cors_origins: str) -> str:
     return source.replace(line, f"local CORS_ORIGINS = {origins_as_lua(cors_origins)}")
 
 
+def protocol_mappers() -> str:
+    """local_reply_config mappers for the codec's refusals other than 400 (mapped in the template)."""
+    mappers = []
+    for status in sorted(PROTOCOL_REFUSALS):
+        if status == 400:
+            continue
+        problem = protocol_problem(status)
+        mappers.append(
+            f"- filter: {{ status_code_filter: {{ comparison: {{ op: EQ, value: {{ default_value: {status}, "
+            f"runtime_key: homesense.lr{status} }} }} }} }}\n"
+            f"  body_format_override:\n"
+            f"    content_type: {PROBLEM_CONTENT_TYPE}\n"
+            f"    json_format: {json.dumps(problem)}\n")
+    return textwrap.indent("".join(mappers), " " * 12).rstrip("\n")
+
+
 def render(cfg: GatewayConfig) -> str:
     """The complete Envoy YAML for cfg."""
     missing = set(topology.SERVICE_NAMES) - set(cfg.upstreams)
@@ -121,6 +138,7 @@ def render(cfg: GatewayConfig) -> str:
         rl_fill_interval=bucket.fill_interval, rl_retry_after=bucket.retry_after,
         jwks_uri=f"http://{identity_host}:{identity_port}/.well-known/jwks.json",
         clusters=clusters.rstrip("\n"),
+        protocol_mappers=protocol_mappers(),
     )
 
 

@@ -58,7 +58,7 @@ def create_app() -> FastAPI:
         async for message in socket.iter_text():
             await socket.send_text(message)
 
-    @app.api_route("/{path:path}", methods=["GET", "POST", "PATCH", "DELETE", "PUT"])
+    @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT"])
     async def echo(path: str, request: Request):
         body = await request.body()
         return JSONResponse({"service": name, "path": "/" + path, "method": request.method,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import socket
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from homesense_core.clock import utcnow
+from homesense_core.problems import protocol_problem
 from homesense_core.tokens import SigningKey, TokenIssuer
 from stage2_microservices import topology
 from stage2_microservices.gateway import render
@@ -180,11 +182,53 @@ def test_token_edges_signed_with_the_real_key_are_the_same_generic_401_problem(g
     assert details == {missing["detail"]} == {"A valid bearer token is required."}
 
 
-def test_answers_reveal_no_internal_timing_or_versions(gw, token):
-    response = requests.get(gw.base_url + "/me", headers=_auth(token), timeout=5)
-    assert response.status_code == 200
-    assert "x-envoy-upstream-service-time" not in response.headers
-    assert not any(ch.isdigit() for ch in response.headers.get("server", "")), response.headers
+def test_answers_reveal_no_internal_timing_or_software(gw, token):
+    # An upstream answer, a direct response and a local reply: no server header on any of them.
+    for path, headers in (("/me", _auth(token)), ("/health", {}), ("/no-such-route", {}), ("/me", {})):
+        response = requests.get(gw.base_url + path, headers=headers, timeout=5)
+        assert "x-envoy-upstream-service-time" not in response.headers
+        assert "server" not in response.headers, (path, response.headers)
+
+
+def _raw(gw, data: bytes) -> tuple[int, dict, bytes]:
+    port = int(gw.base_url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.connect()
+        conn.sock.sendall(data)
+        response = http.client.HTTPResponse(conn.sock)
+        response.begin()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("data, status", [
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", 431),
+    (b"GET /health HTTP/1.0\r\nHost: x\r\n\r\n", 426),
+], ids=["headers-too-large", "http-1.0"])
+def test_the_codecs_own_refusals_are_the_cores_protocol_problems(gw, data, status):
+    got, headers, body = _raw(gw, data)
+    assert got == status and headers["content-type"] == PROBLEM
+    assert json.loads(body) == protocol_problem(status)
+    assert "server" not in headers
+
+
+def test_head_reaches_the_service_as_head_and_the_client_gets_headers_only(gw, token):
+    got = requests.get(gw.base_url + "/devices/d1", headers=_auth(token), timeout=5)
+    assert got.json()["method"] == "GET"
+    port = int(gw.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        auth = f"Authorization: Bearer {token}\r\n"
+        sock.sendall((f"HEAD /devices/d1 HTTP/1.1\r\nHost: x\r\n{auth}\r\n"
+                      f"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    # The placeholder echoes the method it saw: HEAD, so one byte longer than the GET's "GET".
+    assert head.startswith(b"HTTP/1.1 200") and f"content-length: {len(got.content) + 1}".encode() in head.lower()
+    assert rest.startswith(b"HTTP/1.1 200"), data  # no body between the HEAD's headers and the next answer
 
 
 def test_an_expired_token_is_refused_without_leeway(gw):

@@ -138,6 +138,14 @@ def complete_routes(app: Chalice) -> None:
         if "OPTIONS" not in methods:
             app.route(path, methods=["OPTIONS"], content_types=ANY_CONTENT, name=f"preflight_{index}")(_preflight)
         others = [m for m in ALL_METHODS if m not in methods]
+        if "GET" in methods and "HEAD" not in methods:
+            # HEAD is GET without the body on every stage (RFC 9110 9.3.2): the same view and
+            # authorizer; the gateway's HTTP server sends the headers only.
+            get = methods["GET"]
+            app.route(path, methods=["HEAD"], authorizer=get.authorizer, content_types=ANY_CONTENT,
+                      name=f"head_{index}")(get.view_function)
+        elif "GET" not in methods:
+            others.append("HEAD")
         if others:
             app.route(path, methods=others, content_types=ANY_CONTENT,
                       name=f"method_not_allowed_{index}")(_not_allowed(allowed))
@@ -147,5 +155,5 @@ def complete_routes(app: Chalice) -> None:
         app.route(path, methods=["OPTIONS"], content_types=ANY_CONTENT,
                   name=f"preflight_unknown_{index}")(_preflight)
         # No authorizer: an unknown path is 404 with or without a token.
-        app.route(path, methods=list(ALL_METHODS), content_types=ANY_CONTENT,
+        app.route(path, methods=[*ALL_METHODS, "HEAD"], content_types=ANY_CONTENT,
                   name=f"not_found_{index}")(_unknown_route)

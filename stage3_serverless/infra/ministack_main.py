@@ -58,11 +58,44 @@ def install_bounded_pool(limit: int) -> None:
     lambda_svc.release_worker = release_bounded
 
 
+def install_problem_refusals() -> None:
+    """The emulator's HTTP server refuses unparseable or oversized requests as problem+json.
+
+    API Gateway answers every error of its own through a Gateway Response we map to problem+json
+    (gateway_responses.py); the emulator's server (hypercorn, via ministack.app) answers a request
+    it cannot parse (400) or whose headers are too large (431) before any of that, with an empty
+    body. Same status, the contract's body (homesense_core.problems.protocol_problem).
+    """
+    import json
+    from email.utils import formatdate
+
+    import h11
+    from hypercorn.protocol.h11 import H11Protocol
+
+    from homesense_core.ids import new_id
+    from homesense_core.problems import PROBLEM_CONTENT_TYPE, protocol_problem
+
+    async def send_error_response(self, status_code: int) -> None:
+        problem = protocol_problem(status_code)
+        body = json.dumps(problem).encode()
+        await self._send_h11_event(h11.Response(status_code=problem["status"], headers=[
+            (b"content-type", PROBLEM_CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"), (b"x-request-id", new_id().encode()),
+            (b"date", formatdate(usegmt=True).encode()), *self.config.response_headers("h11")]))
+        await self._send_h11_event(h11.Data(data=body))
+        await self._send_h11_event(h11.EndOfMessage())
+
+    H11Protocol._send_error_response = send_error_response
+
+
 def main() -> None:
     """Install the pool from the environment, then run ministack as `python -m ministack` does."""
     install_bounded_pool(int(os.environ.get("HOMESENSE_STAGE3_LAMBDA_WORKERS",
                                             str(DEFAULT_WORKERS_PER_FUNCTION))))
     from ministack.app import main as ministack_main
+
+    # After ministack.app's import: it installs its own (empty-bodied) version of this method.
+    install_problem_refusals()
 
     ministack_main()
 

@@ -97,6 +97,10 @@ def source_hash(files: dict[str, Path], stage: str) -> str:
     return digest.hexdigest()
 
 
+# The media range of request bodies delivered to the Lambdas as bytes (binary media type).
+JSON_BODY_MEDIA_RANGE = "application/*"
+
+
 def merge_template(project_dir: Path = PROJECT_DIR) -> dict:
     """resources/template.json with the escalation ASL and the gateway responses filled in."""
     template = json.loads((project_dir / "resources" / "template.json").read_text())
@@ -105,6 +109,14 @@ def merge_template(project_dir: Path = PROJECT_DIR) -> dict:
     allow_origin = {"Fn::Sub": ["'${First}'", {"First": {"Fn::Select": [0, {"Fn::Split": [",", {"Ref": "CorsOrigins"}]}]}}]}
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     body["x-amazon-apigateway-gateway-responses"] = gateway_responses(allow_origin)
+    # A text body reaches a Lambda proxy as a string, invalid UTF-8 already replaced by U+FFFD
+    # (on AWS as in ministack), so the app could not refuse it with 400 as the other stages do.
+    # As a binary media type it arrives base64-encoded, byte for byte. Every body the contract
+    # takes is application/json or application/*+json; other types are 415 either way.
+    # Responses are unaffected: Chalice encodes only its own binary_types, which stay as they are.
+    binary = body.setdefault("x-amazon-apigateway-binary-media-types", [])
+    if JSON_BODY_MEDIA_RANGE not in binary:
+        binary.append(JSON_BODY_MEDIA_RANGE)
     return template
 
 

@@ -91,3 +91,30 @@ def test_healthz_checks_exactly_the_dependencies_the_service_has():
         reply = client.get("/healthz")
         assert (reply.status_code, reply.json()["checks"]) == (200, {})
         assert client.get("/health").json()["stage"] == "microservices"
+
+
+async def test_head_is_answered_by_the_get_route_and_the_server_keeps_its_head_scope():
+    from fastapi import APIRouter
+
+    router, seen = APIRouter(), []
+
+    @router.get("/things")
+    async def things():
+        seen.append("GET")
+        return {"items": []}
+
+    app = build_service_app("t", SETTINGS, routers=[router])
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "HEAD",
+             "scheme": "http", "path": "/things", "raw_path": b"/things", "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"t")], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope, receive, send)  # no db or bus: nothing for a lifespan to start
+    assert sent[0]["status"] == 200 and seen == ["GET"]
+    assert scope["method"] == "HEAD"  # uvicorn reads its own scope: it sends the headers only

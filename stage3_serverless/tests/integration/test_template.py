@@ -113,11 +113,26 @@ def test_gateway_response_is_problem_json_with_cors(template, response_type, sta
 def test_unknown_paths_reach_the_app_without_the_authorizer(template, path):
     paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
     methods = paths[path]
-    assert set(methods) == {"get", "post", "put", "patch", "delete", "options"}
+    assert set(methods) == {"get", "head", "post", "put", "patch", "delete", "options"}
     for method in methods.values():
         assert "security" not in method  # 404 with or without a token
         assert method["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
     assert any("security" in m for m in paths["/me"].values()), "known routes keep their authorizer"
+
+
+def test_head_is_routed_wherever_get_is_with_the_same_authorizer(template):
+    paths = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    with_get = [p for p, methods in paths.items() if "get" in methods]
+    assert "/devices/{device_id}" in with_get or "/devices" in with_get
+    for path in with_get:
+        assert "head" in paths[path], path
+        assert paths[path]["head"].get("security") == paths[path]["get"].get("security"), path
+
+
+def test_json_bodies_reach_the_lambdas_as_bytes(template):
+    # Invalid UTF-8 must reach decode_json_body unreplaced (400), as on the other stages.
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "application/*" in body["x-amazon-apigateway-binary-media-types"]
 
 
 def test_stage_throttling_comes_from_the_rate_limit_parameters(template):

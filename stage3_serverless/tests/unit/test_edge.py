@@ -104,3 +104,17 @@ def test_a_stray_content_type_on_a_bodiless_request_is_not_415(harness):
     for method in ("GET", "DELETE"):
         r = harness.request(method, f"/devices/{d['id']}", token=token, headers={"Content-Type": "text/plain"})
         assert r.status_code in (200, 204), (method, r.body)
+
+
+def test_head_is_served_by_the_get_view_behind_the_same_authorizer(harness):
+    _, token = harness.user()
+    got = harness.request("GET", "/devices", token=token)
+    head = harness.request("HEAD", "/devices", token=token)
+    assert head.status_code == got.status_code == 200
+    assert harness.request("HEAD", "/devices").status_code == 401
+
+
+def test_head_on_a_path_without_get_is_a_405_problem(harness):
+    r = harness.request("HEAD", "/users")
+    assert r.status_code == 405
+    assert r.headers["Content-Type"] == "application/problem+json"

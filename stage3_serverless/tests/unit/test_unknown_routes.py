@@ -73,9 +73,11 @@ def test_complete_routes_gives_known_paths_405_and_leaves_the_catch_all_to_404()
     web.complete_routes(app)
     assert sorted(app.routes) == ["/", "/things", "/{proxy+}"]
     assert app.routes["/things"]["PUT"].view_name.startswith("method_not_allowed")
+    # HEAD is GET without the body: the same view (and authorizer) as GET.
+    assert app.routes["/things"]["HEAD"].view_function is app.routes["/things"]["GET"].view_function
     for path in web.CATCH_ALL_PATHS:
         entries = app.routes[path]
-        assert sorted(entries) == sorted([*web.ALL_METHODS, "OPTIONS"])
+        assert sorted(entries) == sorted([*web.ALL_METHODS, "HEAD", "OPTIONS"])
         assert {entries[m].view_name.split("_")[0] for m in web.ALL_METHODS} == {"not"}
         assert all(entries[m].authorizer is None for m in entries)
 
