@@ -254,13 +254,38 @@ def _needs_auth(operation) -> bool:
     return bool(security)
 
 
+# docs/dev/INTERFACES.md, "Protocol edges": a request line or header block over the HTTP layer's
+# limit is refused before any route runs, with 414/431 `malformed-request`, statuses no operation
+# documents. Generated negative cases (a query parameter repeated as a long array) can be that big.
+# The smallest such limit is stage 1's: gunicorn's 4094-byte request line.
+SMALLEST_LAYER_LIMIT = 4094
+
+
+def _refused_by_the_http_layer(response) -> bool:
+    """True for a well-formed layer refusal of a request that was really over the smallest limit;
+    anything else (a small request refused so, or another body) goes through the checks."""
+    if response.status_code not in (414, 431):
+        return False
+    request = response.request
+    size = len(request.method) + len(request.path_url) + sum(
+        len(name) + len(str(value)) + 4 for name, value in request.headers.items())
+    ctype = response.headers.get("content-type", [""])[0].split(";")[0].strip().lower()
+    try:
+        kind = json.loads(response.text).get("type")
+    except (ValueError, AttributeError):
+        return False
+    return size > SMALLEST_LAYER_LIMIT and ctype == "application/problem+json" \
+        and kind == "/problems/malformed-request"
+
+
 @schema.parametrize()
 def test_stage_conforms_to_contract(case, base_url, targets, st_user, http_session):
     targets.aim(case)
     headers = dict(st_user.headers) if _needs_auth(case.operation) else {}
-    response = case.call_and_validate(
-        base_url=base_url, session=http_session, headers=headers, checks=CHECKS, timeout=30
-    )
+    response = case.call(base_url=base_url, session=http_session, headers=headers, timeout=30)
+    if not _refused_by_the_http_layer(response):
+        case.validate_response(response, checks=CHECKS, headers=headers, transport_kwargs={
+            "base_url": base_url, "session": http_session, "headers": dict(headers), "timeout": 30})
     sent_method = response.request.method.upper()
     if sent_method == case.operation.method.upper():
         _STATUSES[case.operation.label][response.status_code] += 1
