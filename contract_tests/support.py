@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -83,6 +85,15 @@ class User:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+# A server may close a kept-alive connection that reached its idle limit just as the next request
+# goes out on it (stage 1's gunicorn closes after 5 s, and several tests wait about that long).
+# RFC 9112 9.3.1 lets a client retry an IDEMPOTENT request then: urllib3's default methods (GET,
+# HEAD, PUT, DELETE, OPTIONS, TRACE) are retried once on a reset; POST and PATCH never are, and no
+# status code is ever retried.
+IDLE_CLOSE_RETRY = Retry(total=1, connect=1, read=1, status=0, other=0, redirect=0,
+                         raise_on_status=False, respect_retry_after_header=False)
+
+
 class Api:
     """requests.Session bound to a base URL (which may carry a path prefix)."""
 
@@ -90,6 +101,8 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
+        self.session.mount("http://", HTTPAdapter(max_retries=IDLE_CLOSE_RETRY))
+        self.session.mount("https://", HTTPAdapter(max_retries=IDLE_CLOSE_RETRY))
 
     def url(self, path: str) -> str:
         return self.base_url + path
